@@ -1,0 +1,5 @@
+import sys
+
+from avaloc.cli.main import main
+
+sys.exit(main())
