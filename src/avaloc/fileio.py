@@ -56,7 +56,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", **open_kwargs: Any) -
             # mtime=0 keeps gzip output byte-identical for identical content.
             raw = open(tmp, "wb")  # noqa: SIM115 - closed below, after the gzip stream
             try:
-                with gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as gz:
+                with gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as gz:
                     if "b" in gz_mode:
                         yield gz
                     else:

@@ -149,11 +149,25 @@ def _arrow_read(path: Path, kind: str) -> pa.Table:
             read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 24),
             parse_options=pacsv.ParseOptions(newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(
-                column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
             ),
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, OSError, EOFError, UnicodeDecodeError):
+        if _is_empty(path):
+            return pa.table({name: pa.array([], type=types[name]) for name in names})
         raise _diagnose(path, kind) from None
+
+
+def _is_empty(path: Path) -> bool:
+    """True for a file without content (plain or gzip-compressed)."""
+    try:
+        with _open_text(path) as handle:
+            return not handle.read(1 << 16).strip()
+    except (OSError, EOFError, UnicodeDecodeError):
+        return False
 
 
 def _check_path(path: str | os.PathLike) -> Path:
@@ -172,11 +186,7 @@ def _first_bad(mask: np.ndarray) -> int | None:
 
 def _validate_common(frame: pd.DataFrame, path: Path, kind: str) -> None:
     """Vectorised semantic checks; the error names the first offending line (1-based)."""
-    for name in KEY_COLUMNS + BOX_COLUMNS + (["score"] if kind == "detections" else []):
-        if frame[name].isna().any():
-            row = _first_bad(frame[name].isna().to_numpy())
-            raise InputError(f"empty {name}", path=path, line=row + 1)
-    empty_video = (frame["video_id"].str.len() == 0).to_numpy()
+    empty_video = (frame["video_id"].to_numpy() == "")
     if (row := _first_bad(empty_video)) is not None:
         raise InputError("empty video_id", path=path, line=row + 1)
     if (row := _first_bad(frame["timestamp"].to_numpy() < 0)) is not None:
@@ -253,7 +263,13 @@ def _apply_duplicates(
     return frame.loc[~duplicated]
 
 
-def _to_frame(table: pa.Table) -> pd.DataFrame:
+def _to_frame(table: pa.Table, path: Path, nullable: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Convert to pandas after checking that only ``nullable`` columns have empty fields."""
+    for name in table.column_names:
+        column = table.column(name)
+        if name not in nullable and column.null_count:
+            row = _first_bad(column.is_null().to_numpy(zero_copy_only=False))
+            raise InputError(f"empty {name}", path=path, line=row + 1)
     frame = table.to_pandas()
     if "video_id" in frame:
         frame["video_id"] = frame["video_id"].astype(object)
@@ -276,10 +292,7 @@ def read_ground_truth(
     """
     path = _check_path(path)
     report = report if report is not None else ReadReport(str(path))
-    frame = _to_frame(_arrow_read(path, "gt"))
-    if frame["action_id"].isna().any():
-        row = _first_bad(frame["action_id"].isna().to_numpy())
-        raise InputError("empty action_id", path=path, line=row + 1)
+    frame = _to_frame(_arrow_read(path, "gt"), path, nullable=("person_id",))
     _validate_common(frame, path, "gt")
     frame["person_id"] = frame["person_id"].fillna(-1).astype(np.int64)
     frame["action_id"] = frame["action_id"].astype(np.int64)
@@ -307,7 +320,7 @@ def read_detections(
     """
     path = _check_path(path)
     report = report if report is not None else ReadReport(str(path))
-    frame = _to_frame(_arrow_read(path, "detections"))
+    frame = _to_frame(_arrow_read(path, "detections"), path, nullable=("action_id",))
     _validate_common(frame, path, "detections")
     frame["action_id"] = frame["action_id"].fillna(-1).astype(np.int64)
     frame = _apply_duplicates(frame, path, on_duplicate, report)
@@ -321,13 +334,13 @@ def read_excluded_timestamps(path: str | os.PathLike) -> set[tuple[str, int]]:
     path = _check_path(path)
     if path.stat().st_size == 0:
         return set()
-    frame = _to_frame(_arrow_read(path, "excluded"))
+    frame = _to_frame(_arrow_read(path, "excluded"), path)
     _validate_keys(frame, path)
     return set(zip(frame["video_id"].tolist(), frame["timestamp"].tolist()))
 
 
 def _validate_keys(frame: pd.DataFrame, path: Path) -> None:
-    if (row := _first_bad((frame["video_id"].str.len() == 0).to_numpy())) is not None:
+    if (row := _first_bad(frame["video_id"].to_numpy() == "")) is not None:
         raise InputError("empty video_id", path=path, line=row + 1)
     if (row := _first_bad(frame["timestamp"].to_numpy() < 0)) is not None:
         raise InputError("timestamp is negative", path=path, line=row + 1)

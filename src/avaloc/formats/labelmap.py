@@ -21,6 +21,7 @@ _TOKEN = re.compile(
     r'|(?P<key>[A-Za-z_][A-Za-z0-9_]*)\s*:?|(?P<string>"(?:[^"\\]|\\.)*"|\'(?:[^\'\\]|\\.)*\')'
     r"|(?P<number>-?\d+)"
 )
+_UNESCAPE = re.compile(r"\\(.)")
 _ID_KEYS = {"id", "label_id"}
 _NAME_KEYS = {"name", "display_name"}
 
@@ -94,7 +95,7 @@ def parse_label_map(text: str, path: str = "<label map>") -> LabelMap:
                 raise InputError(f"expected a field name, found {value!r}", path=path, line=line)
             field_kind, field_value, _ = tokens[i + 1]
             if field_kind == "string":
-                field_value = field_value[1:-1]
+                field_value = _UNESCAPE.sub(r"\1", field_value[1:-1])
             elif field_kind != "number" and not (field_kind == "key" and value == "label_type"):
                 raise InputError(f"field '{value}' has no value", path=path, line=line)
             fields[value] = field_value
