@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+os.environ.setdefault("MPLBACKEND", "Agg")  # no display on CI machines
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("AVALOC_SHARED", REPO.parent / "shared"))
 
