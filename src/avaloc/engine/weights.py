@@ -1,0 +1,81 @@
+"""Model weights in and out of checkpoints: pre-trained initialisation and model loading.
+
+Fine-tuning starts from an avaloc checkpoint (pre-training or otherwise) or a PySlowFast
+``.pyth``; tensors whose name and shape match are loaded, the others (typically the
+classification head: 400 Kinetics classes vs 80 AVA actions) are dropped with a message.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from avaloc.engine.checkpoint import load_checkpoint
+from avaloc.engine.config import RunConfig, run_config_from_dict
+
+
+def _source_state(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".pyth":
+        from avaloc.models import load_pyslowfast_checkpoint
+
+        return load_pyslowfast_checkpoint(path).state_dict()
+    return load_checkpoint(path)["model_state"]
+
+
+def load_matching_state(
+    model: nn.Module, source: dict[str, torch.Tensor]
+) -> tuple[list[str], list[str], list[str]]:
+    """Copy tensors of equal name and shape into ``model``.
+
+    Returns (loaded, dropped: shape or name not in the model, missing: model keys not in source).
+    """
+    target = model.state_dict()
+    loaded, dropped = [], []
+    matched = {}
+    for name, tensor in source.items():
+        if name in target and target[name].shape == tensor.shape:
+            matched[name] = tensor
+            loaded.append(name)
+        else:
+            shape = "absent" if name not in target else f"{tuple(target[name].shape)}"
+            dropped.append(f"{name} {tuple(tensor.shape)} (model: {shape})")
+    missing = [name for name in target if name not in matched]
+    model.load_state_dict(matched, strict=False)
+    return loaded, dropped, missing
+
+
+def load_pretrained_weights(model: nn.Module, path: str | os.PathLike) -> str:
+    """Initialise ``model`` from ``path``; return a one-paragraph report of what was loaded."""
+    path = Path(path)
+    loaded, dropped, missing = load_matching_state(model, _source_state(path))
+    lines = [f"init from {path}: loaded {len(loaded)} tensors"]
+    if dropped:
+        lines.append(f"dropped {len(dropped)} (new head or different shape): " + "; ".join(dropped))
+    if missing:
+        shown = ", ".join(missing[:8]) + (" ..." if len(missing) > 8 else "")
+        lines.append(f"left at initialisation {len(missing)}: {shown}")
+    return "\n".join(lines)
+
+
+def load_model_from_checkpoint(
+    path: str | os.PathLike,
+    *,
+    build: Callable[[RunConfig], nn.Module] | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[nn.Module, RunConfig]:
+    """The model of an avaloc checkpoint (in eval mode) and the run config that trained it."""
+    state = load_checkpoint(path, map_location=map_location)
+    config = run_config_from_dict(state["run_config"])
+    if build is None:
+        from avaloc.models import build_model
+
+        model = build_model(config.model)
+    else:
+        model = build(config)
+    model.load_state_dict(state["model_state"])
+    model.eval()
+    return model, config
