@@ -131,10 +131,9 @@ def main() -> None:
         f"{t_matmul / t_pairs:.1f}x faster)"
     )
     config = BalanceConfig()
-    t_cpia, _ = timed(
-        lambda: cpia_repeats(instances, class_ids, config.cpia_target, config.cpia_max_repeat), 3
-    )
-    print(f"cpia_repeats (greedy, target {config.cpia_target}): {t_cpia:.3f} s")
+    target = config.resolved_target(len(instances.label_ids))
+    t_cpia, _ = timed(lambda: cpia_repeats(instances, class_ids, target, config.cpia_max_repeat), 3)
+    print(f"cpia_repeats (greedy, target {target} = 1 % of the labels): {t_cpia:.3f} s")
     t_epoch, composition = timed(lambda: epoch_composition(instances, class_ids, config), 1)
     print(f"epoch_composition (COM, CP-IA, LS, measures): {t_epoch:.3f} s")
     measures = composition.measures

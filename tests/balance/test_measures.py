@@ -143,3 +143,15 @@ def test_config_loads_and_rejects_bad_values():
         load_config(BalanceConfig, overrides=["cpia_targett=3"])
     with pytest.raises(InputError, match="cpia_rule"):
         BalanceConfig(cpia_rule="uniform")
+
+
+def test_default_target_is_a_share_of_all_labels():
+    config = BalanceConfig()
+    assert config.cpia_target is None
+    assert config.resolved_target(840_000) == 8400  # 1 % of AVA v2.2 train's labels
+    assert config.resolved_target(6101) == 61
+    assert config.resolved_target(10) == 1
+    assert BalanceConfig(cpia_target=250).resolved_target(840_000) == 250
+    instances = _long_tailed_instances()
+    composition = epoch_composition(instances, list(range(1, 9)), BalanceConfig())
+    assert composition.cpia_target == round(len(instances.label_ids) / 100)

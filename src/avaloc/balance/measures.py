@@ -92,6 +92,7 @@ class EpochComposition:
     """What one training epoch looks like under a BalanceConfig, without loading a pixel."""
 
     class_ids: list[int]
+    cpia_target: int  # the resolved target count
     com_before: np.ndarray  # (K, K) int64
     repeats: np.ndarray  # (N,) extra CP-IA copies per instance
     com_after_cpia: np.ndarray  # (K, K) int64
@@ -137,11 +138,12 @@ def epoch_composition(
     config = config or BalanceConfig()
     class_ids = [int(c) for c in class_ids]
     com_before = cooccurrence_matrix(instances, class_ids)
+    target = config.resolved_target(int(np.trace(com_before)))
     if config.cpia:
         repeats = cpia_repeats(
             instances,
             class_ids,
-            config.cpia_target,
+            target,
             config.cpia_max_repeat,
             rule=config.cpia_rule,
         )
@@ -173,6 +175,7 @@ def epoch_composition(
     )
     return EpochComposition(
         class_ids=class_ids,
+        cpia_target=target,
         com_before=com_before,
         repeats=repeats,
         com_after_cpia=com_after_cpia,

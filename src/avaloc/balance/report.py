@@ -78,6 +78,7 @@ def balance_stats(
 
     return {
         "config": dict(config.__dict__),
+        "cpia_target": composition.cpia_target,
         "num_instances": len(composition.repeats),
         "num_label_instances": total,
         "num_label_instances_after_cpia": int(composition.counts_after_cpia.sum()),
@@ -157,9 +158,10 @@ def write_balance_report(
     stats = balance_stats(composition, names, config)
     stats["annotations"] = source
     if frontier_targets:
-        points = target_frontier(instances, class_ids, frontier_targets, config)
+        targets = sorted({*map(int, frontier_targets), composition.cpia_target})
+        points = target_frontier(instances, class_ids, targets, config)
         stats["frontier"] = [{k: _finite(v) for k, v in p.items()} for p in points]
-        plot_target_frontier(points, config.cpia_target, out / "frontier.png")
+        plot_target_frontier(points, composition.cpia_target, out / "frontier.png")
     with atomic_write(out / "stats.json") as handle:
         json.dump(stats, handle, indent=2)
         handle.write("\n")

@@ -39,6 +39,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", help="YAML file with BalanceConfig keys")
     parser.add_argument("--no-cpia", action="store_true", help="switch CP-IA off")
     parser.add_argument("--cpia-target", type=int, help="CP-IA target count per class")
+    parser.add_argument(
+        "--cpia-target-percent",
+        type=float,
+        help="CP-IA target as a percentage of all label instances (when --cpia-target is unset)",
+    )
     parser.add_argument("--cpia-max-repeat", type=int, help="max extra copies of one instance")
     parser.add_argument("--cpia-rule", choices=["greedy", "rarest"], help="replication rule")
     parser.add_argument("--no-ls", action="store_true", help="switch label subsampling off")
@@ -56,6 +61,7 @@ def _overrides(args: argparse.Namespace) -> list[str]:
     pairs = {
         "cpia": "false" if args.no_cpia else None,
         "cpia_target": args.cpia_target,
+        "cpia_target_percent": args.cpia_target_percent,
         "cpia_max_repeat": args.cpia_max_repeat,
         "cpia_rule": args.cpia_rule,
         "ls": "false" if args.no_ls else None,
@@ -109,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     ratio = stats["diagonal_max_min_ratio"]
     print(
         f"{stats['num_instances']} instances, {stats['num_label_instances']} labels; "
-        f"CP-IA +{stats['cpia_extra_samples']} samples; LS on "
+        f"CP-IA target {stats['cpia_target']}: +{stats['cpia_extra_samples']} samples; LS on "
         f"{len(stats['ls_subsampled_classes'])} classes; max/min ratio {ratio['before']:.1f} -> "
         f"{ratio['after']:.1f} ({stats['ratio_reduction']:.1f}x); row cosine median "
         f"{stats['median_row_cosine']:.3f}, min {stats['min_row_cosine']:.3f}; wrote {out}"
