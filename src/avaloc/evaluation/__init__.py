@@ -13,6 +13,7 @@ from avaloc.evaluation.frame_map import (
     iou_pairs,
     voc_average_precision,
 )
+from avaloc.evaluation.reading import FileEvaluation, evaluate_files, read_box_table
 from avaloc.evaluation.tables import BoxTable
 
 __all__ = [
@@ -20,9 +21,12 @@ __all__ = [
     "PROTOCOLS",
     "BoxTable",
     "ClassResult",
+    "FileEvaluation",
     "FrameMapResult",
     "IgnoredRows",
+    "evaluate_files",
     "frame_map",
     "iou_pairs",
+    "read_box_table",
     "voc_average_precision",
 ]

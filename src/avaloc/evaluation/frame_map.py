@@ -151,34 +151,32 @@ def _evaluate(
     gt_cls = _class_index(gt.actions, class_ids)
     pred_cls = _class_index(pred.actions, class_ids)
     gt_in = np.flatnonzero(gt_cls >= 0)
-    pred_in = np.flatnonzero(pred_cls >= 0) if (pred_cls < 0).any() else None
+    pred_rows = None if (pred_cls >= 0).all() else np.flatnonzero(pred_cls >= 0)
     ignored = {
         "gt_outside_label_map": len(gt) - len(gt_in),
-        "pred_outside_label_map": 0 if pred_in is None else len(pred) - len(pred_in),
+        "pred_outside_label_map": len(pred) - _length(pred_rows, len(pred)),
     }
 
     # Keyframes, numbered in order of first appearance among the predictions (the order in
     # which the official evaluator concatenates per-keyframe results).
-    pred_keys = keyframe_keys(pred_video, pred.timestamps)
-    if pred_in is not None:
-        pred_keys = pred_keys[pred_in]
-    pred_kf, kf_keys = _first_appearance_ids(pred_keys)
+    pred_kf, kf_keys = _first_appearance_ids(
+        _take(keyframe_keys(pred_video, pred.timestamps), pred_rows)
+    )
     gt_keys = keyframe_keys(gt_video[gt_in], gt.timestamps[gt_in])
     gt_kf, kf_keys = _extend_ids(gt_keys, kf_keys)
     num_kf = len(kf_keys)
 
     excluded_kf = np.isin(kf_keys, excluded_keys(excluded, video_names))
     gt_keep = ~excluded_kf[gt_kf]
-    pred_keep = ~excluded_kf[pred_kf]
-    ignored["gt_excluded"] = int((~gt_keep).sum())
-    ignored["pred_excluded"] = int((~pred_keep).sum())
-
     gt_rows = gt_in[gt_keep]
     gt_kf = gt_kf[gt_keep]
-    pred_rows = np.flatnonzero(pred_keep)
-    if pred_in is not None:
-        pred_rows = pred_in[pred_rows]
-    pred_kf = pred_kf[pred_keep]
+    ignored["gt_excluded"] = int((~gt_keep).sum())
+    pred_excluded = excluded_kf[pred_kf]
+    ignored["pred_excluded"] = int(pred_excluded.sum())
+    if ignored["pred_excluded"]:
+        local = np.flatnonzero(~pred_excluded)
+        pred_kf = pred_kf[local]
+        pred_rows = _compose(pred_rows, local)
 
     g = _Ground(
         kf=gt_kf,
@@ -190,22 +188,24 @@ def _evaluate(
     if inverted.any():
         row = int(gt_rows[np.flatnonzero(inverted)[0]])
         raise InputError(f"ground-truth row {row}: box has x2 < x1 or y2 < y1")
-    p = _Predicted(
-        kf=pred_kf,
-        cls=pred_cls[pred_rows],
-        boxes=pred.boxes[pred_rows],
-        scores=pred.scores[pred_rows],
-        actions=pred.actions[pred_rows],
-        file_order=np.arange(len(pred_rows), dtype=np.int64),
-    )
     num_gt = np.bincount(g.cls, minlength=num_classes)
 
-    replay = np.zeros(num_kf, dtype=bool)
     ambiguous = np.zeros(num_kf, dtype=bool)
     over_capacity = 0
+    kept = None
     if protocol == "official":
-        p, over_capacity, ambiguous = _apply_capacity(p, num_kf, OFFICIAL_CAPACITY)
-        replay |= ambiguous
+        scores = _take(pred.scores, pred_rows)
+        kept, over_capacity, ambiguous = _capacity(pred_kf, scores, num_kf, OFFICIAL_CAPACITY)
+    rows = _compose(pred_rows, kept)
+    p = _Predicted(
+        kf=_take(pred_kf, kept),
+        cls=_take(pred_cls, rows),
+        boxes=_take(pred.boxes, rows),
+        scores=_take(pred.scores, rows),
+        actions=_take(pred.actions, rows),
+        file_order=np.arange(len(pred)) if rows is None else rows,
+    )
+    replay = ambiguous.copy()
     valid = (p.boxes[:, 1] < p.boxes[:, 3]) & (p.boxes[:, 0] < p.boxes[:, 2])
     invalid_kf = p.kf[~valid]
     p = p.subset(np.flatnonzero(valid))
@@ -218,7 +218,7 @@ def _evaluate(
         order_key = p.kf.astype(np.int64) << 20
         processing = -p.scores
     else:
-        order_key = p.kf.astype(np.int64) * max(len(p.file_order), 1) + p.file_order
+        order_key = p.kf.astype(np.int64) * max(len(pred), 1) + p.file_order
         processing = p.file_order.astype(np.float64)
     true_positive, flagged = _match(p, gt_unique, num_kf, num_classes, processing, iou_threshold)
     if protocol == "official":
@@ -229,7 +229,7 @@ def _evaluate(
     invalid = int((~replay[invalid_kf]).sum())
     if replay.any():
         detections, replay_dropped, replay_invalid = _merge_replayed(
-            detections, p, g, replay, pred, pred_rows, pred_kf, iou_threshold
+            detections, p, g, replay, pred, pred_rows, pred_kf, class_ids, iou_threshold
         )
         over_capacity += int(replay_dropped[ambiguous].sum())
         invalid += int(replay_invalid.sum())
@@ -278,6 +278,21 @@ class _Predicted:
         )
 
 
+def _take(array: np.ndarray, rows: np.ndarray | None) -> np.ndarray:
+    """``array[rows]``, where None stands for all rows (no copy)."""
+    return array if rows is None else array[rows]
+
+
+def _compose(rows: np.ndarray | None, local: np.ndarray | None) -> np.ndarray | None:
+    if local is None:
+        return rows
+    return local if rows is None else rows[local]
+
+
+def _length(rows: np.ndarray | None, total: int) -> int:
+    return total if rows is None else len(rows)
+
+
 def _class_index(actions: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
     """Position of each action id in ``class_ids`` (sorted), -1 when absent."""
     if len(actions) == 0:
@@ -286,8 +301,9 @@ def _class_index(actions: np.ndarray, class_ids: np.ndarray) -> np.ndarray:
     if top < 1_000_000:
         lookup = np.full(top + 2, -1, dtype=np.int64)
         lookup[class_ids[class_ids >= 0]] = np.flatnonzero(class_ids >= 0)
-        safe = np.where((actions >= 0) & (actions <= top), actions, top + 1)
-        return lookup[safe]
+        if actions.min() >= 0 and actions.max() <= top:
+            return lookup[actions]
+        return lookup[np.where((actions >= 0) & (actions <= top), actions, top + 1)]
     position = np.searchsorted(class_ids, actions).clip(0, len(class_ids) - 1)
     return np.where(class_ids[position] == actions, position, -1)
 
@@ -324,51 +340,53 @@ def _extend_ids(keys: np.ndarray, known: np.ndarray) -> tuple[np.ndarray, np.nda
     return ids[inverse].astype(np.int64), np.concatenate([known, unique[new]])
 
 
-def _segments(ids: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Order that groups rows by ``ids`` (file order kept inside a group) and group starts."""
-    if len(ids) and np.all(ids[1:] >= ids[:-1]):
-        order = np.arange(len(ids))
+def _segments(ids: np.ndarray, size: int) -> tuple[np.ndarray | None, np.ndarray]:
+    """Order grouping rows by ``ids`` (None: already grouped), and the group starts."""
+    if len(ids) == 0 or np.all(ids[1:] >= ids[:-1]):
+        order = None
     else:
         order = np.argsort(ids, kind="stable")
     counts = np.bincount(ids, minlength=size)
     return order, np.concatenate([[0], np.cumsum(counts)])
 
 
-def _apply_capacity(
-    p: _Predicted, num_kf: int, capacity: int
-) -> tuple[_Predicted, int, np.ndarray]:
-    """Keep the ``capacity`` highest-scoring rows per keyframe, as the official heap does.
+def _capacity(
+    kf: np.ndarray, scores: np.ndarray, num_kf: int, capacity: int
+) -> tuple[np.ndarray | None, int, np.ndarray]:
+    """Rows kept by the official per-keyframe heap of ``capacity`` (the highest scores).
 
-    Returns the kept rows, the number dropped, and the keyframes where tied scores straddle
-    the boundary (their kept set depends on the heap's history: they are replayed).
+    Returns the kept row indices (None: all), the number dropped, and the keyframes where tied
+    scores straddle the boundary: which of those the heap keeps depends on its history, so
+    they are replayed exactly.
     """
-    counts = np.bincount(p.kf, minlength=num_kf)
+    counts = np.bincount(kf, minlength=num_kf)
     big = np.flatnonzero(counts > capacity)
     ambiguous = np.zeros(num_kf, dtype=bool)
     if len(big) == 0:
-        return p, 0, ambiguous
-    order, starts = _segments(p.kf, num_kf)
+        return None, 0, ambiguous
+    order, starts = _segments(kf, num_kf)
+    grouped_scores = scores if order is None else scores[order]
     threshold = np.full(num_kf, -np.inf)
-    widths = 1 << np.ceil(np.log2(counts[big])).astype(np.int64)
-    for width in np.unique(widths):
+    widths = (counts[big] + 31) // 32 * 32
+    last = len(scores) - 1
+    for width in np.unique(widths).tolist():
         kfs = big[widths == width]
-        sizes = counts[kfs]
-        row = np.repeat(np.arange(len(kfs)), sizes)
-        offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-        column = np.arange(int(sizes.sum())) - np.repeat(offsets, sizes)
-        source = order[np.repeat(starts[kfs], sizes) + column]
-        matrix = np.full((len(kfs), int(width)), -np.inf)
-        matrix[row, column] = p.scores[source]
-        threshold[kfs] = np.partition(matrix, width - capacity, axis=1)[:, width - capacity]
-    row_threshold = threshold[p.kf]
-    above = p.scores > row_threshold
-    tied = p.scores == row_threshold
-    n_above = np.bincount(p.kf[above], minlength=num_kf)
-    n_tied = np.bincount(p.kf[tied], minlength=num_kf)
-    ambiguous[big] = n_above[big] + n_tied[big] > capacity
-    keep = above | (tied & ~ambiguous[p.kf])
-    dropped = int((~keep & ~ambiguous[p.kf]).sum())
-    return p.subset(np.flatnonzero(keep)), dropped, ambiguous
+        columns = np.arange(width)
+        index = np.minimum(starts[kfs][:, None] + columns, last)
+        values = grouped_scores[index]
+        values[columns >= counts[kfs][:, None]] = -np.inf
+        cut = np.partition(values, width - capacity, axis=1)[:, width - capacity]
+        threshold[kfs] = cut
+        ambiguous[kfs] = (values >= cut[:, None]).sum(axis=1) > capacity
+    if order is None:
+        keep = scores >= np.repeat(threshold, counts)
+    else:
+        keep = scores >= threshold[kf]
+    if ambiguous.any():
+        keep &= ~ambiguous[kf]
+    kept = np.flatnonzero(keep)
+    dropped = len(scores) - len(kept) - int(counts[ambiguous].sum())
+    return kept, dropped, ambiguous
 
 
 @dataclass
@@ -530,8 +548,9 @@ def _merge_replayed(
     g: _Ground,
     replay: np.ndarray,
     pred: BoxTable,
-    pred_rows: np.ndarray,
+    pred_rows: np.ndarray | None,
     pred_kf: np.ndarray,
+    class_ids: np.ndarray,
     iou_threshold: float,
 ) -> tuple[_Detections, np.ndarray, np.ndarray]:
     """Replace the detections of the ``replay`` keyframes by their exact official replay.
@@ -539,13 +558,11 @@ def _merge_replayed(
     Also returns, per keyframe, the rows the replay dropped for capacity and for invalid boxes.
     """
     keep = ~replay[p.kf]
-    cls_of_action = dict(zip(p.actions.tolist(), p.cls.tolist()))
-    cls_of_action.update(zip(g.actions.tolist(), g.cls.tolist()))
     det_pick = np.flatnonzero(replay[pred_kf])
     det_pick = det_pick[np.argsort(pred_kf[det_pick], kind="stable")]
     gt_pick = np.flatnonzero(replay[g.kf])
     gt_pick = gt_pick[np.argsort(g.kf[gt_pick], kind="stable")]
-    det_by_kf = _split(pred_rows[det_pick], pred_kf[det_pick])
+    det_by_kf = _split(det_pick if pred_rows is None else pred_rows[det_pick], pred_kf[det_pick])
     gt_by_kf = _split(gt_pick, g.kf[gt_pick])
     empty = np.zeros(0, dtype=np.int64)
     dropped = np.zeros(len(replay), dtype=np.int64)
@@ -568,12 +585,14 @@ def _merge_replayed(
             det_rows, gt_rows, OFFICIAL_CAPACITY, iou_threshold
         )
         for action, score, index, tp in result:
-            new_cls.append(cls_of_action[action])
+            new_cls.append(action)
             new_scores.append(score)
             new_keys.append((kf << 20) + index)
             new_tp.append(tp)
     merged = _Detections(
-        cls=np.concatenate([detections.cls[keep], np.array(new_cls, dtype=np.int64)]),
+        cls=np.concatenate(
+            [detections.cls[keep], _class_index(np.array(new_cls, dtype=np.int64), class_ids)]
+        ),
         scores=np.concatenate([detections.scores[keep], np.array(new_scores, dtype=float)]),
         order_key=np.concatenate([detections.order_key[keep], np.array(new_keys, dtype=np.int64)]),
         true_positive=np.concatenate([detections.true_positive[keep], np.array(new_tp, bool)]),
@@ -664,7 +683,8 @@ def _average_precisions(
     class_ids: np.ndarray,
     label_map: dict[int, str],
 ) -> tuple[dict[int, ClassResult], float, float, float]:
-    order = np.argsort(detections.cls.astype(np.int32), kind="stable")
+    small = np.int16 if len(class_ids) < 2**15 else np.int64
+    order = np.argsort(detections.cls.astype(small), kind="stable")  # radix sort for int16
     bounds = np.searchsorted(detections.cls[order], np.arange(len(class_ids) + 1))
     per_class: dict[int, ClassResult] = {}
     aps, bests, worsts = [], [], []

@@ -21,7 +21,7 @@ from avaloc.formats import BOX_COLUMNS
 class BoxTable:
     """AVA rows as columns; ``boxes`` are normalized ``x1 y1 x2 y2``; ``scores`` None for GT."""
 
-    video_codes: np.ndarray  # (N,) int64 index into video_names
+    video_codes: np.ndarray  # (N,) integer index into video_names
     video_names: np.ndarray  # (V,) object, str
     timestamps: np.ndarray  # (N,) int64
     boxes: np.ndarray  # (N, 4) float64
@@ -95,13 +95,15 @@ def unify_videos(*tables: BoxTable) -> tuple[list[np.ndarray], np.ndarray]:
     codes = []
     for table in tables:
         remap = np.array([lookup[n] for n in table.video_names.tolist()], dtype=np.int64)
-        codes.append(remap[table.video_codes] if len(remap) else table.video_codes)
+        identity = np.array_equal(remap, np.arange(len(remap)))
+        codes.append(table.video_codes if identity else remap[table.video_codes])
     return codes, np.asarray(names, dtype=object)
 
 
 def keyframe_keys(video_codes: np.ndarray, timestamps: np.ndarray) -> np.ndarray:
     """One int64 per (video, integer timestamp): the official image key ``"%s,%04d"``."""
-    return (video_codes.astype(np.int64) << 32) | timestamps.astype(np.int64)
+    keys = np.left_shift(video_codes, 32, dtype=np.int64)
+    return np.bitwise_or(keys, timestamps, out=keys, dtype=np.int64)
 
 
 def excluded_keys(excluded: Iterable[tuple[str, int]], video_names: np.ndarray) -> np.ndarray:
