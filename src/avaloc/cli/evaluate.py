@@ -81,8 +81,11 @@ def _summary(result: FrameMapResult, gt_rows: int, pred_rows: int, seconds: floa
         f"frame-mAP@0.5 ({result.protocol}): {_fmt(result.mAP)} over {with_gt} classes with GT",
         f"{gt_rows} GT rows, {pred_rows} prediction rows read in {seconds:.2f} s",
     ]
-    if result.mAP_best != result.mAP_worst:
-        parts.append(f"tied scores allow mAP {_fmt(result.mAP_worst)} .. {_fmt(result.mAP_best)}")
+    if abs(result.mAP_best - result.mAP_worst) > 1e-9:
+        parts.append(
+            f"tied scores allow mAP {result.mAP_worst:.6f} .. {result.mAP_best:.6f} "
+            "(worst .. best order of the tied detections)"
+        )
     skipped = {
         "GT rows outside the label map": ignored.gt_outside_label_map,
         "prediction rows outside the label map": ignored.pred_outside_label_map,
