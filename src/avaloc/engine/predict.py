@@ -636,3 +636,193 @@ def predict_to_csv(
 def _sorted_by_time(predictions: BoxPredictions) -> BoxPredictions:
     order = np.argsort(predictions.timestamps, kind="stable")
     return predictions.select(order)
+
+
+# ----------------------------------------------------------------------------- checkpoints -> file
+ENGINES = ("pytorch", "onnxruntime")
+
+
+def load_predictor(
+    path: str | os.PathLike, engine: str = "pytorch", device: str | torch.device = "cpu"
+) -> tuple[Model, Any, int]:
+    """(model, its RunConfig or None, its number of classes) from a checkpoint or ONNX file.
+
+    ``engine="pytorch"`` loads an avaloc checkpoint; ``"onnxruntime"`` an ``avaloc export``
+    ONNX file, whose metadata carries the run config of the checkpoint it came from.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"must be one of {', '.join(ENGINES)}, got {engine!r}", key="engine")
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("checkpoint not found", path=path)
+    if engine == "onnxruntime":
+        from avaloc.engine.config import run_config_from_dict
+        from avaloc.engine.export import OnnxDetector
+
+        detector = OnnxDetector(path)
+        stored = detector.metadata.get("run_config")
+        return detector, (run_config_from_dict(stored) if stored else None), detector.num_classes
+    if path.suffix == ".onnx":
+        raise InputError("an ONNX model needs --engine onnxruntime", path=path)
+    from avaloc.engine.weights import load_model_from_checkpoint
+
+    model, config = load_model_from_checkpoint(path, map_location=device)
+    return model.to(device), config, int(config.model.num_classes)
+
+
+def build_test_datasets(
+    data_config: Any,
+    split: str,
+    scales: Sequence[int],
+    *,
+    detections: pd.DataFrame | None = None,
+    ground_truth: pd.DataFrame | None = None,
+    gt_boxes: bool = False,
+    score_thresh: float | None = None,
+) -> list[Any]:
+    """One :class:`~avaloc.data.AvaDataset` per test scale, all with the same keyframes and boxes.
+
+    Boxes: ``detections`` (or the split's detection file) above ``score_thresh`` (default: the
+    config's ``test_detection_threshold``), or the ground truth with ``gt_boxes`` (oracle boxes).
+    Flips are applied by the predictor, so every dataset is unflipped.
+    """
+    import dataclasses
+
+    from avaloc.data import AvaDataset
+
+    if not scales:
+        raise InputError("at least one test scale is needed", key="scales")
+    if any(int(s) < 1 for s in scales):
+        raise InputError(f"test scales must be >= 1, got {list(scales)}", key="scales")
+    changes: dict[str, Any] = {"test_boxes": "ground_truth" if gt_boxes else "detections"}
+    if score_thresh is not None:
+        if not 0.0 <= score_thresh <= 1.0:
+            raise InputError(f"must be in [0, 1], got {score_thresh}", key="score_thresh")
+        changes["test_detection_threshold"] = float(score_thresh)
+    config = dataclasses.replace(data_config, **changes)
+    first = AvaDataset(
+        config,
+        split,
+        train=False,
+        ground_truth=ground_truth,
+        detections=detections,
+        scale=int(scales[0]),
+        flip=False,
+    )
+    others = [
+        AvaDataset(
+            config,
+            split,
+            train=False,
+            ground_truth=ground_truth,
+            detections=detections,
+            label_map=first.label_map,
+            scale=int(scale),
+            flip=False,
+        )
+        for scale in scales[1:]
+    ]
+    return [first, *others]
+
+
+def predict_split(
+    checkpoints: Sequence[str | os.PathLike],
+    out: str | os.PathLike,
+    *,
+    config: Any = None,
+    split: str = "val",
+    scales: Sequence[int] | None = None,
+    flip: bool = False,
+    weights: Sequence[float] | None = None,
+    boxes: str | os.PathLike | None = None,
+    score_thresh: float | None = None,
+    gt_boxes: bool = False,
+    ground_truth: str | os.PathLike | None = None,
+    engine: str = "pytorch",
+    batch_size: int | None = None,
+    num_workers: int | None = None,
+    device: str = "cpu",
+    keep_det_scores: bool = False,
+    score_decimals: int = SCORE_DECIMALS,
+    resume: bool = False,
+    progress: bool = True,
+    on_video_done: Callable[[str], None] | None = None,
+) -> PredictionSummary:
+    """``avaloc predict``: checkpoints + a split of the dataset -> an AVA prediction CSV.
+
+    ``config`` (a RunConfig) gives the data settings; None takes the first checkpoint's.
+    ``scales`` default to the config's ``data.test_scale``; ``boxes`` is a proposals CSV (AVA
+    detection format) replacing the split's detection file; ``ground_truth`` a GT CSV replacing
+    the split's annotations (oracle boxes with ``gt_boxes``).
+    """
+    from avaloc.formats import read_detections, read_ground_truth
+
+    if not checkpoints:
+        raise InputError("at least one checkpoint is needed", key="checkpoint")
+    loaded = [load_predictor(path, engine, device) for path in checkpoints]
+    models = [model for model, _, _ in loaded]
+    if config is None:
+        config = loaded[0][1]
+        if config is None:
+            raise InputError(
+                "this ONNX model carries no run config: pass --config", path=checkpoints[0]
+            )
+    data_config = config.data
+    scales = list(scales) if scales else [int(data_config.test_scale)]
+    detections = read_detections(boxes) if boxes is not None else None
+    gt_rows = None
+    if ground_truth is not None:
+        from avaloc.formats import read_label_map
+
+        label_ids = read_label_map(data_config.path(data_config.label_map)).ids
+        gt_rows = read_ground_truth(ground_truth, label_ids=label_ids, on_unknown_action="skip")
+    datasets = build_test_datasets(
+        data_config,
+        split,
+        scales,
+        detections=detections,
+        ground_truth=gt_rows,
+        gt_boxes=gt_boxes,
+        score_thresh=score_thresh,
+    )
+    class_ids = list(datasets[0].class_ids)
+    for path, (_, _, classes) in zip(checkpoints, loaded):
+        if classes != len(class_ids):
+            raise InputError(
+                f"the model predicts {classes} classes but the label map "
+                f"{data_config.label_map} has {len(class_ids)}",
+                path=path,
+            )
+    keyframes = datasets[0].keyframes
+    frame_sizes = datasets[0].frame_sizes() if keyframes else {}
+    settings = {
+        "split": split,
+        "scale_sizes": [int(s) for s in scales],
+        "engine": engine,
+        "boxes": os.fspath(boxes) if boxes is not None else None,
+        "score_thresh": datasets[0].config.test_detection_threshold,
+        "gt_boxes": bool(gt_boxes),
+        "data": {
+            k: getattr(data_config, k)
+            for k in ("root", "num_frames", "sampling_rate", "alpha", "mean", "std")
+        },
+    }
+    return predict_to_csv(
+        models,
+        weights,
+        datasets,
+        keyframes,
+        out,
+        class_ids,
+        flip=flip,
+        batch_size=batch_size if batch_size is not None else config.train.eval_batch_size,
+        frame_sizes=frame_sizes,
+        num_workers=num_workers if num_workers is not None else config.train.num_workers,
+        device=device,
+        keep_det_scores=keep_det_scores,
+        score_decimals=score_decimals,
+        resume=resume,
+        manifest=run_manifest(settings, checkpoints),
+        progress=progress,
+        on_video_done=on_video_done,
+    )
