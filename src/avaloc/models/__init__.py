@@ -1,6 +1,8 @@
 """SlowFast networks with RoI and classification heads, a registry, and checkpoint import."""
 
 from avaloc.models.config import ModelConfig
+from avaloc.models.inflate import InflationReport, inflate_resnet2d
+from avaloc.models.pretrained import load_pretrained
 from avaloc.models.pyslowfast import (
     PySlowFastImport,
     config_from_pyslowfast_cfg,
@@ -32,6 +34,7 @@ from avaloc.models.weights import (
 )
 
 __all__ = [
+    "InflationReport",
     "LoadReport",
     "ModelConfig",
     "PySlowFastImport",
@@ -42,8 +45,10 @@ __all__ = [
     "count_parameters",
     "describe_model",
     "import_pyslowfast_checkpoint",
+    "inflate_resnet2d",
     "list_models",
     "load_model_checkpoint",
+    "load_pretrained",
     "load_pyslowfast_checkpoint",
     "load_state",
     "model_from_checkpoint",
