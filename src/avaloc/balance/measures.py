@@ -196,10 +196,12 @@ def target_frontier(
     points = []
     for target in targets:
         varied = BalanceConfig(**{**config.__dict__, "cpia_target": int(target)})
-        measures = epoch_composition(instances, class_ids, varied).measures
+        composition = epoch_composition(instances, class_ids, varied)
+        measures = composition.measures
         points.append(
             {
                 "target": int(target),
+                "extra_samples": composition.extra_samples,
                 "ratio_before": measures.before.max_min_ratio,
                 "ratio_after": measures.after.max_min_ratio,
                 "ratio_reduction": measures.ratio_reduction,

@@ -89,6 +89,11 @@ def balance_stats(
         "ls_selected_classes": [
             int(c) for c, v in zip(composition.class_ids, classes.values()) if v["ls_selected"]
         ],
+        "ls_selected_classes_on_input_counts": [
+            int(c)
+            for c, n in zip(composition.class_ids, counts)
+            if config.ls and n > config.ls_min_count
+        ],
         "ls_subsampled_classes": [
             int(c) for c, p in zip(composition.class_ids, composition.drop_prob) if p > 0
         ],
