@@ -34,6 +34,7 @@ def annotation_files(tmp_path):
     return gt, label_map, frame
 
 
+@pytest.mark.slow  # ~13 s on the shared machine: matplotlib renders three figures
 def test_stats_writes_matrices_figures_and_json(annotation_files, tmp_path, capsys):
     gt, label_map, frame = annotation_files
     out = tmp_path / "stats"
@@ -102,3 +103,24 @@ def test_unknown_action_and_missing_file_fail_cleanly(annotation_files, tmp_path
                  str(small_map), "--out", str(out)]) == 2  # fmt: skip
     assert "file not found" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_stats_on_the_synthetic_tiny_preset(tmp_path, capsys):
+    from avaloc.synthetic import generate_dataset
+
+    root = generate_dataset(tmp_path / "synth", "tiny", 0, render_videos=False, progress=False)
+    ann = root / "annotations"
+    out = tmp_path / "stats"
+    code = main(
+        ["stats", "--annotations", str(ann / "train.csv"), "--label-map",
+         str(ann / "label_map.pbtxt"), "--excluded", str(ann / "train_excluded_timestamps.csv"),
+         "--out", str(out)]
+    )  # fmt: skip
+    assert code == 0
+    stats = json.loads((out / "stats.json").read_text())
+    counts = pd.read_csv(ann / "train.csv", header=None)[6].value_counts()
+    assert stats["num_label_instances"] <= int(counts.sum())  # excluded keyframes removed
+    for action_id, entry in stats["classes"].items():
+        assert entry["count_after_cpia"] >= entry["count"]
+        assert entry["count"] <= counts.get(int(action_id), 0)
+    assert stats["ls_subsampled_classes"] == []  # no class of a tiny set reaches 10,000

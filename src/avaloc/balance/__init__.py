@@ -6,7 +6,7 @@ time) and applies a ``LabelSubsampler`` as its per-sample label transform.
 """
 
 from avaloc.balance.config import BalanceConfig, validate_balance_config
-from avaloc.balance.cooccurrence import cooccurrence_matrix, label_columns, multi_hot_matrix
+from avaloc.balance.cooccurrence import cooccurrence_matrix, label_columns
 from avaloc.balance.cpia import (
     cpia_repeats,
     cpia_sample_instances,
@@ -54,7 +54,6 @@ __all__ = [
     "label_columns",
     "label_subsampling_probs",
     "label_subsampling_table",
-    "multi_hot_matrix",
     "row_cosines",
     "target_frontier",
     "validate_balance_config",

@@ -36,16 +36,6 @@ def label_columns(instances: Instances, class_ids: Sequence[int]) -> np.ndarray:
     return columns
 
 
-def multi_hot_matrix(instances: Instances, class_ids: Sequence[int]) -> np.ndarray:
-    """(N, K) float64 0/1 matrix of the instances' labels over ``class_ids``."""
-    columns = label_columns(instances, class_ids)
-    rows = instances.instance_of_label()
-    keep = columns >= 0
-    matrix = np.zeros((len(instances), len(class_ids)), dtype=np.float64)
-    matrix[rows[keep], columns[keep]] = 1.0
-    return matrix
-
-
 def cooccurrence_matrix(
     instances: Instances,
     class_ids: Sequence[int],
@@ -89,7 +79,7 @@ def cooccurrence_matrix_matmul(
     instances: Instances, class_ids: Sequence[int], weights: np.ndarray | None = None
 ) -> np.ndarray:
     """The same COM as ``X^T diag(w) X`` with a dense multi-hot X (reference and benchmark)."""
-    matrix = multi_hot_matrix(instances, class_ids)
+    matrix = instances.multi_hot(class_ids).astype(np.float64)
     weighted = matrix
     if weights is not None:
         weighted = matrix * _check_weights(weights, len(instances)).astype(np.float64)[:, None]

@@ -6,6 +6,7 @@ import json
 import math
 import os
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -113,6 +114,14 @@ def balance_stats(
     }
 
 
+@dataclass(frozen=True)
+class BalanceReport:
+    """What :func:`write_balance_report` wrote: the stats.json content and the LS table."""
+
+    stats: dict[str, Any]
+    ls_table: str
+
+
 def write_balance_report(
     instances: Instances,
     class_ids: Sequence[int],
@@ -122,7 +131,7 @@ def write_balance_report(
     *,
     frontier_targets: Sequence[int] = (),
     source: str = "",
-) -> dict[str, Any]:
+) -> BalanceReport:
     """Compute the epoch composition and write every artefact of ``avaloc stats`` to out_dir."""
     config = config or BalanceConfig()
     out = Path(out_dir)
@@ -170,5 +179,4 @@ def write_balance_report(
     with atomic_write(out / "stats.json") as handle:
         json.dump(stats, handle, indent=2)
         handle.write("\n")
-    stats["_ls_table"] = table
-    return stats
+    return BalanceReport(stats, table)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from avaloc.balance import BalanceConfig
@@ -97,12 +98,14 @@ def run(args: argparse.Namespace) -> int:
         on_unknown_action="skip" if args.skip_unknown else "error",
         report=report,
     )
+    if report.skipped_unknown_action or report.skipped_duplicates:
+        print(report.summary(), file=sys.stderr)
     if args.excluded:
         rows = filter_keyframes(rows, read_excluded_timestamps(args.excluded))
     instances = group_instances(rows)
     if len(instances) == 0:
         raise InputError("no annotated person instance to count", path=args.annotations)
-    stats = write_balance_report(
+    written = write_balance_report(
         instances,
         label_map.ids,
         label_map.names,
@@ -111,7 +114,8 @@ def run(args: argparse.Namespace) -> int:
         frontier_targets=targets,
         source=str(args.annotations),
     )
-    print(stats["_ls_table"])
+    stats = written.stats
+    print(written.ls_table)
     ratio = stats["diagonal_max_min_ratio"]
     print(
         f"{stats['num_instances']} instances, {stats['num_label_instances']} labels; "
