@@ -412,3 +412,25 @@ def test_manifest_fingerprints_checkpoints(tmp_path):
     checkpoint.write_bytes(b"xy")
     second = run_manifest({"scales": [224]}, [checkpoint])
     assert first["scales"] == [224] and first["checkpoints"] != second["checkpoints"]
+
+
+def test_det_scores_sidecar_feeds_the_evaluation_threshold_sweep(tmp_path):
+    figures = pytest.importorskip("avaloc.evaluation.figures")
+    run_csv(tmp_path, keep_det_scores=True)
+    rows = read_detections(tmp_path / "pred.csv")
+    joined = figures.attach_detector_scores(
+        rows, read_detections(det_scores_path_for(tmp_path / "pred.csv"))
+    )
+    expected = [x for s in SAMPLES for x in s["scores"] for _ in range(3)]
+    assert joined["det_score"].tolist() == expected
+
+
+def test_output_classes_keep_a_subset(tmp_path):
+    run_csv(tmp_path, output_classes=[80, 11, 5])
+    rows = read_detections(tmp_path / "pred.csv")
+    full = read_detections(run_csv(tmp_path, name="full.csv") and tmp_path / "full.csv")
+    assert rows["action_id"].tolist() == [11, 80] * 6
+    kept = full[full["action_id"] != 12].reset_index(drop=True)
+    assert rows.equals(kept)
+    with pytest.raises(InputError, match="none of the classes"):
+        run_csv(tmp_path, name="none.csv", output_classes=[5])

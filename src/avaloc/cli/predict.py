@@ -102,6 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="decimals of the scores (default 4, as PySlowFast)",
     )
     parser.add_argument(
+        "--classes",
+        metavar="LABEL_MAP",
+        help="write only the classes of this label map (e.g. the 60-class ActivityNet list)",
+    )
+    parser.add_argument(
         "--resume", action="store_true", help="continue an interrupted run of the same settings"
     )
     parser.add_argument(
@@ -156,6 +161,7 @@ def _split_overrides(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from avaloc.engine.predict import predict_split
+    from avaloc.formats import read_label_map
 
     _split_overrides(args)
     if args.evaluate and not args.gt:
@@ -181,6 +187,7 @@ def run(args: argparse.Namespace) -> int:
         device=args.device,
         keep_det_scores=args.keep_det_scores,
         score_decimals=args.score_decimals,
+        output_classes=read_label_map(args.classes).ids if args.classes else None,
         resume=args.resume,
         progress=not args.no_progress and sys.stderr.isatty(),
     )

@@ -150,22 +150,27 @@ class BoxPredictions:
             self.probs[mask],
         )
 
-    def to_rows(self, class_ids: Sequence[int]) -> pd.DataFrame:
-        """AVA prediction rows: one per (box, class), class ``k`` written as ``class_ids[k]``."""
+    def to_rows(self, class_ids: Sequence[int], keep: Sequence[int] | None = None) -> pd.DataFrame:
+        """AVA prediction rows: one per (box, class), class ``k`` written as ``class_ids[k]``.
+
+        ``keep`` (action ids) writes only those classes, e.g. the 60 of the ActivityNet list.
+        """
         count, classes = self.probs.shape
         if classes != len(class_ids):
             raise InputError(
                 f"the model predicts {classes} classes but the label map has {len(class_ids)}",
                 key="label_map",
             )
-        box_index = np.repeat(np.arange(count), classes)
+        ids = np.asarray(class_ids, dtype=np.int64)
+        columns = np.arange(classes) if keep is None else np.flatnonzero(np.isin(ids, keep))
+        box_index = np.repeat(np.arange(count), len(columns))
         return pd.DataFrame(
             {
                 "video_id": self.video_ids[box_index],
                 "timestamp": self.timestamps[box_index],
                 **{c: self.boxes[box_index, k] for k, c in enumerate(BOX_COLUMNS)},
-                "action_id": np.tile(np.asarray(class_ids, dtype=np.int64), count),
-                "score": self.probs.reshape(-1).astype(np.float64),
+                "action_id": np.tile(ids[columns], count),
+                "score": self.probs[:, columns].reshape(-1).astype(np.float64),
             },
             columns=DETECTION_COLUMNS,
         )
@@ -521,6 +526,7 @@ def predict_to_csv(
     device: str | torch.device = "cpu",
     keep_det_scores: bool = False,
     score_decimals: int = SCORE_DECIMALS,
+    output_classes: Sequence[int] | None = None,
     resume: bool = False,
     manifest: Mapping[str, Any] | None = None,
     progress: bool = True,
@@ -533,11 +539,16 @@ def predict_to_csv(
     are skipped and the batches that mix them with unfinished ones are recomputed, so the final
     file equals an uninterrupted run's. ``manifest`` (see :func:`run_manifest`) guards resume
     against changed settings. ``keep_det_scores`` also writes ``det_scores_path_for(out)``.
+    ``output_classes`` (action ids) restricts the rows written to those classes.
     ``on_video_done(video_id)`` is called after each part is written (progress hooks, tests).
     """
     from tqdm import tqdm
 
     out = Path(out)
+    if output_classes is not None and not set(map(int, output_classes)) & set(map(int, class_ids)):
+        raise InputError(
+            "none of the classes asked for the output are predicted by the model", key="classes"
+        )
     start = time.perf_counter()
     videos = sorted({video_id for video_id, _ in keyframes})
     number_of = {video_id: n for n, video_id in enumerate(videos)}
@@ -555,6 +566,7 @@ def predict_to_csv(
             "models": len(models),
             "weights": normalized_weights(weights, len(models)),
             "score_decimals": score_decimals,
+            "output_classes": None if output_classes is None else sorted(map(int, output_classes)),
         }
     )
     parts = _Parts(out, settings)
@@ -607,7 +619,7 @@ def predict_to_csv(
                         video.box_rows(), parts.part(number, "boxes"), score_decimals=6
                     )
                 write_detections(
-                    video.to_rows(class_ids),
+                    video.to_rows(class_ids, output_classes),
                     parts.part(number, "pred"),
                     box_decimals=BOX_DECIMALS,
                     score_decimals=score_decimals,
@@ -744,6 +756,7 @@ def predict_split(
     device: str = "cpu",
     keep_det_scores: bool = False,
     score_decimals: int = SCORE_DECIMALS,
+    output_classes: Sequence[int] | None = None,
     resume: bool = False,
     progress: bool = True,
     on_video_done: Callable[[str], None] | None = None,
@@ -821,6 +834,7 @@ def predict_split(
         device=device,
         keep_det_scores=keep_det_scores,
         score_decimals=score_decimals,
+        output_classes=output_classes,
         resume=resume,
         manifest=run_manifest(settings, checkpoints),
         progress=progress,

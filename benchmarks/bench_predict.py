@@ -1,0 +1,126 @@
+"""Prediction speed: keyframes/s for 1 vs 3 test scales, 1 vs 2 models, PyTorch vs onnxruntime.
+
+Data: the synthetic ``tiny`` preset (rendered into a temporary folder), its train split with
+ground-truth boxes. Models: slim SlowFast R50 (width 8, 8 fast / 2 slow frames), two random
+initialisations saved as avaloc checkpoints and exported to ONNX; speed does not depend on the
+weights. Scales: 112 (the synthetic configs' test scale) and 112,128,160 (the report's
+224,256,320 halved). Every figure is one whole ``predict_split`` run (decoding, model, CSV),
+best of ``--repeat``, in this process; ratios are against the 1-scale, 1-model PyTorch run.
+
+    .venv/bin/python benchmarks/bench_predict.py [--repeat 2] [--threads 2]
+
+On a shared CPU the absolute figures move with the load; the ratios are the useful part.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from avaloc.data import DataConfig
+from avaloc.engine.checkpoint import save_checkpoint
+from avaloc.engine.config import RunConfig, run_config_to_dict
+from avaloc.engine.export import example_inputs, export_onnx
+from avaloc.engine.predict import build_test_datasets, predict_split
+from avaloc.formats import read_label_map
+from avaloc.models import ModelConfig, build_model
+from avaloc.seeding import torch_generator
+from avaloc.synthetic import generate_dataset
+
+
+def make_checkpoints(folder: Path, data: DataConfig, count: int) -> list[Path]:
+    """``count`` slim detection checkpoints (random weights) and their ONNX exports."""
+    classes = len(read_label_map(data.path(data.label_map)))
+    paths = []
+    for seed in range(count):
+        model_config = ModelConfig(num_classes=classes, width_per_group=8)
+        model = build_model(model_config, generator=torch_generator(seed)).eval()
+        config = run_config_to_dict(RunConfig(data=data, model=model_config))
+        path = folder / f"model{seed}.pt"
+        save_checkpoint({"model_state": model.state_dict(), "run_config": config}, path)
+        inputs = example_inputs(2, 8, 112, 149)
+        export_onnx(model, path.with_suffix(".onnx"), inputs, metadata={"run_config": config})
+        paths.append(path)
+    return paths
+
+
+def loader_only(data: DataConfig, scales: list[int]) -> tuple[int, float]:
+    """Decode + transform every keyframe at every scale, no model: the data share of a run."""
+    datasets = build_test_datasets(data, "train", scales, gt_boxes=True)
+    start = time.perf_counter()
+    for index in range(len(datasets[0])):
+        for dataset in datasets:
+            dataset[index]
+    return len(datasets[0]), time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=2, help="runs per case (best is kept)")
+    parser.add_argument("--threads", type=int, default=2, help="torch / onnxruntime threads")
+    parser.add_argument("--batch-size", type=int, default=4)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+
+    with tempfile.TemporaryDirectory(prefix="bench_predict_") as tmp:
+        folder = Path(tmp)
+        root = generate_dataset(folder / "tiny", preset="tiny", seed=0, progress=False)
+        data = DataConfig(
+            root=str(root),
+            num_frames=8,
+            sampling_rate=4,
+            alpha=4,
+            test_scale=112,
+            train_excluded=None,
+        )
+        checkpoints = make_checkpoints(folder, data, 2)
+        one, three = [112], [112, 128, 160]
+        print(
+            f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; "
+            f"data: synthetic tiny, train split, GT boxes; model: slim SlowFast R50 (width 8)"
+        )
+        for scales in (one, three):
+            count, seconds = loader_only(data, scales)
+            print(f"loader only, {len(scales)} scale(s): {count / seconds:7.2f} keyframes/s")
+        cases = [
+            ("pytorch", one, 1),
+            ("pytorch", three, 1),
+            ("pytorch", one, 2),
+            ("pytorch", three, 2),
+            ("onnxruntime", one, 1),
+            ("onnxruntime", three, 1),
+            ("onnxruntime", one, 2),
+        ]
+        baseline = None
+        print(
+            f"{'engine':<12} {'scales':<12} {'models':>6} {'keyframes':>9} {'kf/s':>8} {'ratio':>6}"
+        )
+        for engine, scales, models in cases:
+            paths = checkpoints[:models]
+            if engine == "onnxruntime":
+                paths = [p.with_suffix(".onnx") for p in paths]
+            best = float("inf")
+            keyframes = 0
+            for run in range(args.repeat):
+                config = RunConfig(data=data, model=ModelConfig(width_per_group=8))
+                summary = predict_split(
+                    paths, folder / f"pred_{engine}_{len(scales)}_{models}_{run}.csv",
+                    config=config, split="train", scales=scales, gt_boxes=True, engine=engine,
+                    batch_size=args.batch_size, num_workers=0, progress=False,
+                )  # fmt: skip
+                best = min(best, summary.seconds)
+                keyframes = summary.keyframes
+            rate = keyframes / best
+            baseline = baseline or rate
+            print(
+                f"{engine:<12} {','.join(map(str, scales)):<12} {models:>6} {keyframes:>9} "
+                f"{rate:8.2f} {rate / baseline:6.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
