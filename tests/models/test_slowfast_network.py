@@ -176,6 +176,11 @@ def test_roi_pooling_of_a_linear_ramp_matches_the_closed_form():
     expected = x2 - (x2 - x1) / 14
     torch.testing.assert_close(pooled[:2, 0], expected, atol=1e-5, rtol=0)
     assert pooled[2, 0] == 0  # batch index 0 points at the all-zero image
+    # bf16 features (as under autocast; this ramp is exact in bf16) must not round the boxes.
+    boxes[:2, 3] = torch.tensor([200.3, 121.7])
+    x2 = boxes[:2, 3] / 16 - 0.5
+    pooled = _head().pool([features.to(torch.bfloat16)], boxes)
+    torch.testing.assert_close(pooled[:2, 0], x2 - (x2 - x1) / 14, atol=1e-5, rtol=0)
 
 
 def test_roi_pooling_averages_over_time_and_finds_a_peak_only_inside_the_box():

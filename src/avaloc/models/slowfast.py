@@ -233,9 +233,11 @@ class RoIHead(nn.Module):
         pooled = []
         for feature in features:
             frame = feature.mean(dim=2)
+            # Never round box coordinates to the features' precision (bf16 has 8 mantissa bits).
+            dtype = torch.promote_types(frame.dtype, boxes.dtype)
             regions = roi_align(
-                frame,
-                boxes.to(frame.dtype),
+                frame.to(dtype),
+                boxes.to(dtype),
                 output_size=self.resolution,
                 spatial_scale=self.spatial_scale,
                 sampling_ratio=0,
