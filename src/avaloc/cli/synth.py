@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="write into a non-empty folder that is not a previous synth output",
     )
+    parser.add_argument(
+        "--annotations-only",
+        action="store_true",
+        help="write the annotation files only (the same as a full run's), no videos or clips",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar or summary")
     parser.set_defaults(func=run)
 
@@ -46,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
         overwrite=args.overwrite,
         workers=args.workers,
         progress=not args.quiet,
+        render_videos=not args.annotations_only,
     )
     return 0

@@ -70,7 +70,7 @@ class Preset:
 PRESETS: dict[str, Preset] = {
     "tiny": Preset("tiny", 160, 120, 3, 1, 8, 112, 112, 1, 1, 72, 1),
     "small": Preset("small", 224, 168, 9, 3, 12, 112, 112, 3, 1, 72, 2),
-    "default": Preset("default", 224, 168, 48, 12, 20, 128, 128, 12, 3, 72, 2),
+    "default": Preset("default", 224, 168, 80, 20, 24, 128, 128, 12, 3, 72, 2),
 }
 
 

@@ -175,13 +175,21 @@ def _body(seg: Segment, s: float) -> Pose:
 
 def _arms(pose: Pose, seg: Segment, s: float) -> None:
     phi = TAU * seg.freq * s + seg.phase
-    if seg.arms == "wave":
+    if seg.arms.startswith("carry_"):
+        # Holding a box while talking or listening: head and mouth move, the arms hold.
+        _carry(pose)
+        if seg.arms == "carry_talk":
+            pose.head = 0.12 * math.sin(TAU * 2.1 * s + seg.phase)
+            pose.mouth = max(0.0, math.sin(TAU * 3.3 * s + 2 * seg.phase))
+        else:
+            pose.head = 0.08 + 0.05 * math.sin(TAU * 0.5 * s + seg.phase)
+    elif seg.arms == "wave":
         pose.arm_upper[0] = 2.55
         pose.arm_lower[0] = 0.5 + 0.55 * math.sin(phi)
     elif seg.arms == "clap":
-        meet = abs(math.sin(phi))
-        pose.arm_upper = [1.0, 1.0]
-        pose.arm_lower = [1.05 + 0.45 * meet, 1.05 - 0.45 * meet]
+        apart = abs(math.sin(phi))
+        pose.arm_upper = [1.0 + 0.3 * apart, 1.0 - 0.3 * apart]
+        pose.arm_lower = [1.05 + 0.6 * apart, 1.05 - 0.6 * apart]
     elif seg.arms == "carry":
         _carry(pose)
     elif seg.arms == "talk":
@@ -191,6 +199,9 @@ def _arms(pose: Pose, seg: Segment, s: float) -> None:
         pose.arm_lower[0] = 1.3 + 0.5 * math.sin(TAU * 1.6 * s + 2 * seg.phase)
     elif seg.arms == "listen":
         pose.head = 0.08 + 0.05 * math.sin(TAU * 0.5 * s + seg.phase)
+        if seg.variant == "gesture_still":
+            # A listener's hand raised to the chin: a still frame of a talker's gesture.
+            pose.arm_upper[0], pose.arm_lower[0] = 0.6, 1.3
 
 
 def raw_pose(seg: Segment, s: float) -> Pose:

@@ -243,7 +243,7 @@ def _object_state(track: Track, frame: int) -> tuple[str, np.ndarray | None]:
     place = _placement(track, frame)
     size = 0.17 * track.height
     if (
-        seg.arms == "carry"
+        seg.arms.startswith("carry")
         or (seg.body == "pick_up" and s >= 0.5)
         or (seg.body == "throw" and s < 0.6)
     ):

@@ -83,6 +83,7 @@ class ScriptConfig:
     shake_prob: float = 0.12
     hug_prob: float = 0.04
     push_prob: float = 0.025
+    pair_carry_prob: float = 0.2
 
 
 def _labels(*names: str) -> tuple[int, ...]:
@@ -170,6 +171,7 @@ def _pair(
     builders = [_Builder(0, stop), _Builder(0, stop)]
     pose = "sit" if seated else "stand"
     talker = int(rng.integers(2))
+    holder = int(rng.integers(2)) if not seated and rng.random() < cfg.pair_carry_prob else -1
     pushed = False
     first = True
     while not builders[0].full:
@@ -208,14 +210,22 @@ def _pair(
                 )
             continue
         for k in (0, 1):
-            if k == talker:
-                extra = ("watch",) if rng.random() < 0.3 else ()
-                labels, arms = _labels(pose, "talk", *extra), "talk"
+            role = "talk" if k == talker else "listen"
+            extra = ("watch",) if rng.random() < (0.3 if k == talker else 0.85) else ()
+            if k == holder:
+                extra, arms = (*extra, "carry"), f"carry_{role}"
             else:
-                extra = ("watch",) if rng.random() < 0.85 else ()
-                labels, arms = _labels(pose, "listen", *extra), "listen"
+                arms = role
+            labels = _labels(pose, role, *extra)
+            still = role == "listen" and rng.random() < 0.4
             builders[k].add(
-                seconds, pose, labels, arms=arms, facing=1 - 2 * k, phase=rng.uniform(0, 6.3)
+                seconds,
+                pose,
+                labels,
+                arms=arms,
+                variant="gesture_still" if still else "neutral",
+                facing=1 - 2 * k,
+                phase=rng.uniform(0, 6.3),
             )
         talker = 1 - talker if rng.random() < 0.7 else talker
     tracks = []
@@ -290,39 +300,20 @@ def _sitter(
     watch = ("watch",) if target_x is not None else ()
     while builder.cursor < leave_at:
         roll = rng.random()
-        seconds = int(rng.integers(2, 5))
-        if roll < 0.12:
-            builder.add(
-                seconds,
-                "sit",
-                _labels("sit", "clap", *watch),
-                arms="clap",
-                facing=facing,
-                freq=rng.uniform(1.1, 1.5),
-                phase=rng.uniform(0, 6.3),
-            )
-        elif roll < 0.2:
-            builder.add(
-                seconds,
-                "sit",
-                _labels("sit", "wave", *watch),
-                arms="wave",
-                facing=facing,
-                freq=rng.uniform(1.6, 2.4),
-                phase=rng.uniform(0, 6.3),
-            )
-        else:
-            variant = "raised_arm" if rng.random() < 0.1 else "neutral"
-            builder.add(
-                seconds,
-                "sit",
-                _labels("sit", *watch),
-                variant=variant,
-                facing=facing,
-                phase=rng.uniform(0, 6.3),
-            )
-        if builder.cursor > leave_at:
-            break
+        arms = "clap" if roll < 0.12 else "wave" if roll < 0.2 else "none"
+        freq = {"clap": (1.1, 1.5), "wave": (1.6, 2.4), "none": (1.0, 1.0)}[arms]
+        variant = "raised_arm" if arms == "none" and rng.random() < 0.1 else "neutral"
+        names = ("sit", *watch) if arms == "none" else ("sit", arms, *watch)
+        builder.add(
+            int(rng.integers(2, 5)),
+            "sit",
+            _labels(*names),
+            arms=arms,
+            variant=variant,
+            facing=facing,
+            freq=float(rng.uniform(*freq)),
+            phase=float(rng.uniform(0, 6.3)),
+        )
     if not builder.full:
         walk_facing = int(rng.choice([-1, 1]))
         builder.add(1, "stand", _labels("stand"), facing=walk_facing)
@@ -341,7 +332,7 @@ _WANDER = {
     "wave": ("stand", "wave", ("stand", "wave"), (2, 3), (1.6, 2.4), 0.05),
     "clap": ("stand", "clap", ("stand", "clap"), (2, 3), (1.1, 1.5), 0.04),
     "pick_up": ("pick_up", "none", ("bend", "pick_up"), (1, 1), (1.0, 1.0), 0.04),
-    "fall": ("fall", "none", ("fall",), (1, 1), (1.0, 1.0), 0.012),
+    "fall": ("fall", "none", ("fall",), (1, 1), (1.0, 1.0), 0.025),
 }
 _HOLDING = {
     "walk": ("walk", "carry", ("walk", "carry"), (2, 5), (0.85, 1.15), 0.55),
