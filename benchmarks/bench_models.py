@@ -6,14 +6,15 @@
 For each input (slow x fast frames @ square side; one clip, 3 boxes) it counts FLOPs with
 ``torch.utils.flop_counter.FlopCounterMode`` (a multiply-add is 2 FLOPs; PySlowFast/fvcore
 "GFLOPs" count multiply-adds, i.e. half of these), then times the forward pass (eval,
-``torch.no_grad``) in several modes and prints clips/s with the ratio to fp32 in the same process
-and the largest logit difference from fp32:
+``torch.no_grad``) in several modes and prints clips/s, the ratio to the first mode (fp32) in the
+same process (the modes take turns in each timing round), and the largest logit difference:
 
 * ``fp32``: the baseline, contiguous (NCDHW) tensors;
 * ``channels_last``: model and inputs in ``torch.channels_last_3d``;
 * ``bf16``: ``torch.autocast("cpu", dtype=torch.bfloat16)``;
 * ``bf16_channels_last``: both;
-* ``compile``: ``torch.compile(model)`` (compile time excluded, reported separately).
+* ``compile``: ``torch.compile(model)`` (compile time excluded, reported as set-up time; it is
+  minutes on this CPU, so it is not in the default modes: ``--modes fp32,compile``).
 
 The CPU of the development machine is shared with other jobs: timings are the median of a few
 iterations and can move by tens of percent from run to run; the ratios, measured back to back,
@@ -23,6 +24,7 @@ are steadier than the absolute figures.
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import statistics
 import time
@@ -36,6 +38,7 @@ from avaloc.models import ModelConfig, build_model, count_parameters
 from avaloc.seeding import torch_generator
 
 MODES = ("fp32", "channels_last", "bf16", "bf16_channels_last", "compile")
+DEFAULT_MODES = MODES[:4]
 DEFAULT_INPUTS = ("5x20@224", "5x20@256", "8x32@224", "8x32@256")
 BOXES_PER_CLIP = 3
 
@@ -63,15 +66,19 @@ def count_flops(model: torch.nn.Module, inputs: list[torch.Tensor], boxes: torch
     return counter.get_total_flops()
 
 
-def time_forward(run: Callable[[], torch.Tensor], iters: int) -> tuple[float, torch.Tensor]:
-    """Median seconds of ``iters`` calls after one warm-up call, and the last output."""
-    out = run()
-    times = []
+def time_interleaved(
+    runs: dict[str, Callable[[], torch.Tensor]], iters: int
+) -> dict[str, tuple[float, torch.Tensor]]:
+    """Median seconds per mode and its last output; the modes take turns in each round, so
+    that a change in the load of the shared CPU hits all of them alike."""
+    outputs = {mode: run() for mode, run in runs.items()}  # warm-up
+    times: dict[str, list[float]] = {mode: [] for mode in runs}
     for _ in range(iters):
-        start = time.perf_counter()
-        out = run()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), out
+        for mode, run in runs.items():
+            start = time.perf_counter()
+            outputs[mode] = run()
+            times[mode].append(time.perf_counter() - start)
+    return {mode: (statistics.median(times[mode]), outputs[mode]) for mode in runs}
 
 
 def runner(
@@ -83,8 +90,6 @@ def runner(
     if channels_last:
         model = model.to(memory_format=torch.channels_last_3d)
         inputs = [x.contiguous(memory_format=torch.channels_last_3d) for x in inputs]
-    else:
-        model = model.to(memory_format=torch.contiguous_format)
     autocast = (
         (lambda: torch.autocast("cpu", dtype=torch.bfloat16)) if "bf16" in mode else nullcontext
     )
@@ -103,7 +108,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="slowfast_r50_detection")
     parser.add_argument("--inputs", default=",".join(DEFAULT_INPUTS))
-    parser.add_argument("--modes", default=",".join(MODES))
+    parser.add_argument("--modes", default=",".join(DEFAULT_MODES), help=f"of {', '.join(MODES)}")
     parser.add_argument("--iters", type=int, default=3)
     parser.add_argument(
         "--threads", type=int, default=torch.get_num_threads(), help="torch intra-op threads"
@@ -127,20 +132,20 @@ def main() -> None:
     for spec in args.inputs.split(","):
         inputs, boxes = make_inputs(*parse_input(spec))
         flops = count_flops(model, inputs, boxes)
-        baseline_time, baseline_out = None, None
+        runs, setups = {}, {}
+        for mode in modes:  # each mode runs its own copy: memory formats must not leak
+            runs[mode], setups[mode] = runner(mode, copy.deepcopy(model), inputs, boxes)
+        results = time_interleaved(runs, args.iters)
+        baseline_time, baseline_out = results[modes[0]]
         for mode in modes:
-            run, setup = runner(mode, model, inputs, boxes)
-            seconds, out = time_forward(run, args.iters)
-            if baseline_time is None:
-                baseline_time, baseline_out = seconds, out
-            ratio = baseline_time / seconds
+            seconds, out = results[mode]
             diff = (out - baseline_out).abs().max().item()
             print(
                 f"{spec:>10} {flops / 1e9:7.1f} {flops / 2e9:6.1f} {mode:>19} {seconds:7.3f} "
-                f"{1 / seconds:7.2f} {ratio:6.2f} {diff:11.2e} {setup:7.1f}",
+                f"{1 / seconds:7.2f} {baseline_time / seconds:6.2f} {diff:11.2e} "
+                f"{setups[mode]:7.1f}",
                 flush=True,
             )
-        model = model.to(memory_format=torch.contiguous_format)
 
 
 if __name__ == "__main__":

@@ -222,3 +222,29 @@ def test_import_checkpoint_verb_fails_cleanly(tmp_path, reference, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "truncated or corrupt" in err[0]
     assert not output.exists() and list(tmp_path.iterdir()) == [bad]
+
+
+def test_key_mapping_rules():
+    assert pyslowfast_to_avaloc_key("s1.pathway1_stem.bn.running_var") == (
+        "backbone.stem.fast.bn.running_var"
+    )
+    assert pyslowfast_to_avaloc_key("s4_fuse.conv_f2s.weight") == "backbone.fuse4.conv.weight"
+    assert pyslowfast_to_avaloc_key("s5.pathway0_res0.branch1_bn.bias") == (
+        "backbone.stage5.slow.0.shortcut.bn.bias"
+    )
+    assert pyslowfast_to_avaloc_key("s4.pathway1_res22.branch2.c_bn.weight") == (
+        "backbone.stage4.fast.22.bn_c.weight"
+    )
+    assert pyslowfast_to_avaloc_key("module.head.projection.weight") == "head.fc.weight"
+    assert pyslowfast_to_avaloc_key("s2.pathway0_nonlocal0.conv_theta.weight") is None
+
+
+def test_cfg_with_missing_or_mistyped_entries(pyth):
+    cfg = yaml.safe_load(pyth["cfg"])
+    del cfg["SLOWFAST"]["ALPHA"]
+    with pytest.raises(InputError, match=r"key 'SLOWFAST\.ALPHA'.*lacks"):
+        config_from_pyslowfast_cfg(yaml.safe_dump(cfg))
+    with pytest.raises(InputError, match="wrong type"):
+        config_from_pyslowfast_cfg(_cfg_with(pyth, "SLOWFAST.ALPHA", "four"))
+    with pytest.raises(InputError, match="not valid YAML"):
+        config_from_pyslowfast_cfg("MODEL: [unclosed")

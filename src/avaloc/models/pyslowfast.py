@@ -160,28 +160,33 @@ def config_from_pyslowfast_cfg(cfg_text: str, path: str | os.PathLike = "<cfg>")
         raise unsupported("RESNET.SPATIAL_STRIDES", strides, "[[1,1],[2,2],[2,2],[s,s]]")
     if dilations[:3] != [[1, 1]] * 3 or dilations[3][0] != dilations[3][1]:
         raise unsupported("RESNET.SPATIAL_DILATIONS", dilations, "[[1,1],[1,1],[1,1],[d,d]]")
-    detection = bool(cfg.get("DETECTION", {}).get("ENABLE", False))
-    width = int(get("RESNET.WIDTH_PER_GROUP"))
-    config = ModelConfig(
-        name=_closest_variant(depth, width, detection),
-        num_classes=int(get("MODEL.NUM_CLASSES")),
-        head="roi" if detection else "classification",
-        depth=depth,
-        width_per_group=width,
-        alpha=int(get("SLOWFAST.ALPHA")),
-        beta_inv=int(get("SLOWFAST.BETA_INV")),
-        fusion_channel_ratio=int(get("SLOWFAST.FUSION_CONV_CHANNEL_RATIO")),
-        fusion_kernel=int(get("SLOWFAST.FUSION_KERNEL_SZ")),
-        stage5_stride=strides[3][0],
-        stage5_dilation=dilations[3][0],
-        dropout=float(get("MODEL.DROPOUT_RATE")),
-        fc_init_std=float(cfg.get("MODEL", {}).get("FC_INIT_STD", 0.01)),
-        zero_init_final_bn=bool(cfg.get("RESNET", {}).get("ZERO_INIT_FINAL_BN", True)),
-    )
-    if detection:
-        config.roi_resolution = int(get("DETECTION.ROI_XFORM_RESOLUTION"))
-        config.roi_scale_factor = int(get("DETECTION.SPATIAL_SCALE_FACTOR"))
-        config.roi_aligned = bool(get("DETECTION.ALIGNED"))
+    try:
+        detection = bool(cfg.get("DETECTION", {}).get("ENABLE", False))
+        width = int(get("RESNET.WIDTH_PER_GROUP"))
+        config = ModelConfig(
+            name=_closest_variant(depth, width, detection),
+            num_classes=int(get("MODEL.NUM_CLASSES")),
+            head="roi" if detection else "classification",
+            depth=depth,
+            width_per_group=width,
+            alpha=int(get("SLOWFAST.ALPHA")),
+            beta_inv=int(get("SLOWFAST.BETA_INV")),
+            fusion_channel_ratio=int(get("SLOWFAST.FUSION_CONV_CHANNEL_RATIO")),
+            fusion_kernel=int(get("SLOWFAST.FUSION_KERNEL_SZ")),
+            stage5_stride=strides[3][0],
+            stage5_dilation=dilations[3][0],
+            dropout=float(get("MODEL.DROPOUT_RATE")),
+            fc_init_std=float(cfg.get("MODEL", {}).get("FC_INIT_STD", 0.01)),
+            zero_init_final_bn=bool(cfg.get("RESNET", {}).get("ZERO_INIT_FINAL_BN", True)),
+        )
+        if detection:
+            config.roi_resolution = int(get("DETECTION.ROI_XFORM_RESOLUTION"))
+            config.roi_scale_factor = int(get("DETECTION.SPATIAL_SCALE_FACTOR"))
+            config.roi_aligned = bool(get("DETECTION.ALIGNED"))
+    except (TypeError, ValueError) as exc:
+        raise InputError(
+            f"a value of the checkpoint's cfg has the wrong type ({exc})", path=path
+        ) from None
     return resolve_config(config)
 
 
