@@ -22,8 +22,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from avaloc.evaluation import evaluate_files
-from avaloc.formats import write_excluded_timestamps, write_label_map
+from avaloc.evaluation import evaluate_files, frame_map, read_box_table
+from avaloc.formats import (
+    read_detections,
+    read_excluded_timestamps,
+    read_label_map,
+    write_excluded_timestamps,
+    write_label_map,
+)
 from avaloc.seeding import numpy_generator
 
 REPO = Path(__file__).resolve().parents[1]
@@ -116,8 +122,6 @@ def time_reference(files: dict[str, Path], n_videos: int, total_videos: int) -> 
     sys.path.insert(0, str(REPO / "tests" / "evaluation"))
     from official_reference import official_reference
 
-    from avaloc.formats import read_excluded_timestamps, read_label_map
-
     label_map = dict(read_label_map(files["label_map"]))
     excluded = read_excluded_timestamps(files["excluded"])
     with open(files["gt"], newline="") as handle:
@@ -136,6 +140,9 @@ def main() -> None:
     parser.add_argument("--keyframes-per-video", type=int, default=900)
     parser.add_argument("--reference-videos", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--formats-reader", action="store_true", help="also time avaloc.formats.read_detections"
+    )
     parser.add_argument("--keep", type=Path, help="write the set here instead of a temp dir")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -153,6 +160,28 @@ def main() -> None:
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         result = evaluation.result
+        wall, cpu = time.perf_counter(), time.process_time()
+        gt_table = read_box_table(files["gt"], "gt")
+        pred_table = read_box_table(files["pred"], "pred")
+        read_wall, read_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        wall, cpu = time.perf_counter(), time.process_time()
+        excluded = read_excluded_timestamps(files["excluded"])
+        label_map = read_label_map(files["label_map"])
+        frame_map(gt_table, pred_table, label_map, excluded)
+        eval_wall, eval_cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(
+            f"  of which reading both CSVs {read_wall:.2f} s (CPU {read_cpu:.2f} s), "
+            f"frame_map {eval_wall:.2f} s (CPU {eval_cpu:.2f} s)"
+        )
+        slowfast = frame_map(gt_table, pred_table, label_map, excluded, "pyslowfast")
+        print(f"protocol pyslowfast on the same files: mAP {slowfast.mAP:.4f}")
+        if args.formats_reader:
+            wall, cpu = time.perf_counter(), time.process_time()
+            read_detections(files["pred"])
+            print(
+                f"formats.read_detections of pred.csv: {time.perf_counter() - wall:.2f} s "
+                f"(CPU {time.process_time() - cpu:.2f} s)"
+            )
         print(
             f"rows: {evaluation.gt_rows} GT, {evaluation.pred_rows} predictions; "
             f"mAP {result.mAP:.4f}; replayed keyframes {result.replayed_keyframes}"

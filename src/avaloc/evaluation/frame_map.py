@@ -220,10 +220,11 @@ def _evaluate(
     else:
         order_key = p.kf.astype(np.int64) * max(len(pred), 1) + p.file_order
         processing = p.file_order.astype(np.float64)
-    true_positive, flagged = _match(p, gt_unique, num_kf, num_classes, processing, iou_threshold)
+    dets, groups = _detections_with_gt(p, gt_unique, num_kf, num_classes)
+    true_positive, flagged = _match(p, gt_unique, dets, groups, num_kf, processing, iou_threshold)
     if protocol == "official":
         replay |= flagged
-        replay |= _same_class_score_ties(p, gt_unique, num_kf, num_classes)
+        replay |= _same_class_score_ties(p, dets, groups, num_kf)
 
     detections = _Detections(p.cls, p.scores, order_key, true_positive)
     invalid = int((~replay[invalid_kf]).sum())
@@ -431,29 +432,35 @@ def _group_lookup(keys: np.ndarray, query: np.ndarray, size: int) -> np.ndarray:
         table[keys] = np.arange(len(keys))
         return table[query]
     position = np.searchsorted(keys, query).clip(0, max(len(keys) - 1, 0))
-    return np.where(len(keys) and keys[position] == query, position, -1)
+    return np.where(keys[position] == query, position, -1) if len(keys) else position * 0 - 1
+
+
+def _detections_with_gt(
+    p: _Predicted, gt: _UniqueGt, num_kf: int, num_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Detections whose (keyframe, class) group has ground truth, and that group's index."""
+    if len(p.kf) == 0 or len(gt.group_keys) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    group = p.kf.astype(np.int64) * num_classes + p.cls
+    where = _group_lookup(gt.group_keys, group, num_kf * num_classes)
+    dets = np.flatnonzero(where >= 0)
+    return dets, where[dets]
 
 
 def _match(
     p: _Predicted,
     gt: _UniqueGt,
+    dets: np.ndarray,
+    where: np.ndarray,
     num_kf: int,
-    num_classes: int,
     processing: np.ndarray,
     iou_threshold: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """True-positive flags, and the keyframes whose best IoU ties between distinct GT boxes."""
     true_positive = np.zeros(len(p.kf), dtype=bool)
     flagged = np.zeros(num_kf, dtype=bool)
-    if len(p.kf) == 0 or len(gt.group_keys) == 0:
-        return true_positive, flagged
-    group = p.kf.astype(np.int64) * num_classes + p.cls
-    size = int(max(group.max(), gt.group_keys.max())) + 1
-    where = _group_lookup(gt.group_keys, group, size)
-    dets = np.flatnonzero(where >= 0)
     if len(dets) == 0:
         return true_positive, flagged
-    where = where[dets]
     pairs_per_det = gt.group_size[where]
     det_of_pair = np.repeat(np.arange(len(dets)), pairs_per_det)
     pair_start = np.concatenate([[0], np.cumsum(pairs_per_det)[:-1]])
@@ -480,22 +487,18 @@ def _match(
 
 
 def _same_class_score_ties(
-    p: _Predicted, gt: _UniqueGt, num_kf: int, num_classes: int
+    p: _Predicted, dets: np.ndarray, groups: np.ndarray, num_kf: int
 ) -> np.ndarray:
     """Keyframes where two detections of a class with ground truth share a score.
 
     Their order (and so which one is the true positive) is the official heap's order.
     """
     flagged = np.zeros(num_kf, dtype=bool)
-    if len(p.kf) == 0 or len(gt.group_keys) == 0:
-        return flagged
-    group = p.kf.astype(np.int64) * num_classes + p.cls
-    size = int(max(group.max(), gt.group_keys.max())) + 1
-    dets = np.flatnonzero(_group_lookup(gt.group_keys, group, size) >= 0)
-    order = np.lexsort((p.scores[dets], group[dets]))
-    g, s = group[dets][order], p.scores[dets][order]
+    scores = p.scores[dets]
+    order = np.lexsort((scores, groups))
+    g, s = groups[order], scores[order]
     same = (g[1:] == g[:-1]) & (s[1:] == s[:-1])
-    flagged[p.kf[dets][order][1:][same]] = True
+    flagged[p.kf[dets[order][1:][same]]] = True
     return flagged
 
 
@@ -636,44 +639,47 @@ def tp_ranks(
 
     The ranking is by descending score; tied scores are ordered by descending ``order_key``
     (a stable ascending sort, reversed, as numpy's small-array sort does in the official code).
+    Only the true positives' ranks are needed, so instead of sorting all scores each one is
+    located among the (few) distinct true-positive scores.
     """
-    n = len(scores)
-    sorted_scores = np.sort(scores)
     tp = np.flatnonzero(true_positive)
-    s = scores[tp]
-    left = np.searchsorted(sorted_scores, s, "left")
-    right = np.searchsorted(sorted_scores, s, "right")
-    above = n - right
+    if len(tp) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty
+    n = len(scores)
+    levels = np.unique(scores[tp])  # ascending distinct TP scores
+    level_of = np.searchsorted(levels, scores, "left")  # levels[k] < score  <=>  k < level_of
+    above_level = n - np.cumsum(np.bincount(level_of, minlength=len(levels) + 1))[:-1]
+    equal = levels[np.minimum(level_of, len(levels) - 1)] == scores
+    tied_level = np.bincount(level_of[equal], minlength=len(levels))
+    tp_level = np.searchsorted(levels, scores[tp])
+    above = above_level[tp_level]
     rule = above + 1
     best = above + 1
     worst = above + 1
-    tied_tp = right - left > 1
+    tied_tp = tied_level[tp_level] > 1
     if tied_tp.any():
-        tie_scores = np.unique(s[tied_tp])
-        members = np.flatnonzero(np.isin(scores, tie_scores))
-        order = np.lexsort((-order_key[members], -scores[members]))
-        members = members[order]
-        m_scores = scores[members]
+        members = np.flatnonzero(equal & (tied_level[np.minimum(level_of, len(levels) - 1)] > 1))
+        members = members[np.lexsort((-order_key[members], -scores[members]))]
+        m_level = level_of[members]
         m_tp = true_positive[members]
-        starts = np.concatenate([[True], m_scores[1:] != m_scores[:-1]])
+        starts = np.concatenate([[True], m_level[1:] != m_level[:-1]])
         block = np.cumsum(starts) - 1
         block_start = np.flatnonzero(starts)
         within = np.arange(len(members)) - block_start[block]
         tp_before = np.cumsum(m_tp) - m_tp
         tp_within = tp_before - tp_before[block_start][block]
-        block_size = np.diff(np.append(block_start, len(members)))
-        block_tp = np.add.reduceat(m_tp, block_start)
-        m_above = n - np.searchsorted(sorted_scores, m_scores, "right")
-        rank_of_member = m_above + within + 1
-        best_of_member = m_above + tp_within + 1
-        worst_of_member = m_above + (block_size - block_tp)[block] + tp_within + 1
-        where_tp = np.full(n, -1, dtype=np.int64)
-        where_tp[members[m_tp]] = np.arange(int(m_tp.sum()))
-        position = where_tp[tp[tied_tp]]
+        block_fp = np.diff(np.append(block_start, len(members))) - np.add.reduceat(
+            m_tp, block_start
+        )
+        m_above = above_level[m_level]
         member_tp = np.flatnonzero(m_tp)
-        rule[tied_tp] = rank_of_member[member_tp][position]
-        best[tied_tp] = best_of_member[member_tp][position]
-        worst[tied_tp] = worst_of_member[member_tp][position]
+        where_tp = np.full(n, -1, dtype=np.int64)
+        where_tp[members[member_tp]] = np.arange(len(member_tp))
+        picked = member_tp[where_tp[tp[tied_tp]]]
+        rule[tied_tp] = (m_above + within + 1)[picked]
+        best[tied_tp] = (m_above + tp_within + 1)[picked]
+        worst[tied_tp] = (m_above + block_fp[block] + tp_within + 1)[picked]
     return np.sort(rule), np.sort(best), np.sort(worst)
 
 
