@@ -60,25 +60,17 @@ def test_fast_reader_agrees_with_the_formats_reader(files):
     assert table.scores.tolist() == frame["score"].tolist()
 
 
+def evaluate_argv(gt, pred, label_map, *extra) -> list[str]:
+    return ["evaluate", "--gt", str(gt), "--pred", str(pred), "--label-map", str(label_map)] + [
+        str(e) for e in extra
+    ]
+
+
 def test_cli_prints_table_and_writes_json(files, tmp_path, capsys):
     out = tmp_path / "out" / "result.json"
     plot = tmp_path / "ap.png"
-    code = main(
-        [
-            "evaluate",
-            "--gt",
-            str(files["gt"]),
-            "--pred",
-            str(files["pred"]),
-            "--label-map",
-            str(files["map"]),
-            "--json",
-            str(out),
-            "--plot",
-            str(plot),
-        ]
-    )
-    assert code == 0
+    argv = evaluate_argv(files["gt"], files["pred"], files["map"], "--json", out, "--plot", plot)
+    assert main(argv) == 0
     text = capsys.readouterr().out
     assert "frame-mAP@0.5 (official): 0.5833" in text
     assert "stand" in text and "1 prediction rows outside the label map" in text
@@ -90,17 +82,7 @@ def test_cli_prints_table_and_writes_json(files, tmp_path, capsys):
 
 
 def test_cli_pyslowfast_protocol(files, capsys):
-    argv = [
-        "evaluate",
-        "--gt",
-        str(files["gt"]),
-        "--pred",
-        str(files["pred"]),
-        "--label-map",
-        str(files["map"]),
-        "--protocol",
-        "pyslowfast",
-    ]
+    argv = evaluate_argv(files["gt"], files["pred"], files["map"], "--protocol", "pyslowfast")
     assert main(argv) == 0
     assert "(pyslowfast)" in capsys.readouterr().out
 
@@ -121,43 +103,16 @@ def test_cli_pyslowfast_protocol(files, capsys):
 def test_cli_bad_predictions_exit_2_with_one_line(files, tmp_path, capsys, content, message):
     bad = tmp_path / "bad.csv"
     bad.write_text(content)
-    argv = [
-        "evaluate",
-        "--gt",
-        str(files["gt"]),
-        "--pred",
-        str(bad),
-        "--label-map",
-        str(files["map"]),
-    ]
-    assert main(argv) == 2
+    assert main(evaluate_argv(files["gt"], bad, files["map"])) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1
 
 
 def test_cli_missing_file_and_foreign_label_map(files, tmp_path, capsys):
-    argv = [
-        "evaluate",
-        "--gt",
-        str(tmp_path / "nope.csv"),
-        "--pred",
-        str(files["pred"]),
-        "--label-map",
-        str(files["map"]),
-    ]
-    assert main(argv) == 2
+    assert main(evaluate_argv(tmp_path / "nope.csv", files["pred"], files["map"])) == 2
     assert "file not found" in capsys.readouterr().err
     write_label_map({50: "fly"}, tmp_path / "other.pbtxt")
-    argv = [
-        "evaluate",
-        "--gt",
-        str(files["gt"]),
-        "--pred",
-        str(files["pred"]),
-        "--label-map",
-        str(tmp_path / "other.pbtxt"),
-    ]
-    assert main(argv) == 2
+    assert main(evaluate_argv(files["gt"], files["pred"], tmp_path / "other.pbtxt")) == 2
     assert "shares no class with the ground truth" in capsys.readouterr().err
     with pytest.raises(InputError, match="shares no class"):
         evaluate_files(files["gt"], files["pred"], tmp_path / "other.pbtxt")
