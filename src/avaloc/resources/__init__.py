@@ -1,0 +1,1 @@
+"""Data files shipped with avaloc (the quickstart\x27s embedded default config)."""
