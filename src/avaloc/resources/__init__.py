@@ -1,1 +1,1 @@
-"""Data files shipped with avaloc (the quickstart\x27s embedded default config)."""
+"""Data files shipped with avaloc: the quickstart's embedded default config."""
