@@ -1,6 +1,7 @@
 """SlowFast networks with RoI and classification heads, a registry, and checkpoint import."""
 
 from avaloc.models.config import ModelConfig
+from avaloc.models.inference import predict_logits, prepare_for_inference, resolve_precision
 from avaloc.models.inflate import InflationReport, inflate_resnet2d
 from avaloc.models.pretrained import load_pretrained
 from avaloc.models.pyslowfast import (
@@ -52,10 +53,13 @@ __all__ = [
     "load_pyslowfast_checkpoint",
     "load_state",
     "model_from_checkpoint",
+    "predict_logits",
+    "prepare_for_inference",
     "pyslowfast_to_avaloc_key",
     "read_checkpoint",
     "replace_classifier",
     "resolve_config",
+    "resolve_precision",
     "save_model_checkpoint",
     "slowfast_r50_classification",
     "slowfast_r50_detection",
