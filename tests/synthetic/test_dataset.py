@@ -109,6 +109,7 @@ def test_video_ids_look_like_youtube_ids_some_with_leading_dash_or_underscore() 
     assert video_ids(0, 50) == ids[:50]
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_files_and_frames(tiny_set: Path, tmp_path: Path) -> None:
     again = generate_dataset(tmp_path / "again", "tiny", seed=0, progress=False)
     for name in ANNOTATION_FILES:
@@ -240,6 +241,7 @@ def test_refuses_a_foreign_non_empty_folder(tmp_path: Path) -> None:
     assert (target / "annotations/train.csv").is_file()
 
 
+@pytest.mark.slow
 def test_regenerates_over_a_previous_output_and_removes_its_stale_files(tmp_path: Path) -> None:
     target = generate_dataset(tmp_path / "set", "tiny", seed=0, progress=False)
     old_videos = set((target / "videos").iterdir())

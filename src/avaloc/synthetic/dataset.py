@@ -80,6 +80,7 @@ class VideoResult:
     rows: list[tuple]
     excluded: list[int]
     frames: int
+    cpu_seconds: float
 
 
 def video_ids(seed: int, count: int) -> list[str]:
@@ -140,23 +141,25 @@ def video_scene(seed: int, index: int, preset: Preset, cfg: ScriptConfig | None 
 
 def _render_video(args: tuple[int, int, str, Preset, str, ScriptConfig, bool]) -> VideoResult:
     seed, index, video_id, preset, out_dir, cfg, render = args
+    started = time.process_time()
     scene = video_scene(seed, index, preset, cfg)
     frames = scene.script.num_frames
     if render:
         path = Path(out_dir) / "videos" / f"{video_id}.mp4"
         frames = write_video(path, iterate_frames(scene), FPS)
     rows, excluded = keyframe_annotations(scene.script, scene, video_id)
-    return VideoResult(video_id, rows, excluded, frames)
+    return VideoResult(video_id, rows, excluded, frames, time.process_time() - started)
 
 
-def _render_clip(args: tuple[int, int, str, Preset, str]) -> tuple[str, int]:
+def _render_clip(args: tuple[int, int, str, Preset, str]) -> tuple[str, str, float]:
     seed, index, name, preset, out_dir = args
+    started = time.process_time()
     rng = numpy_generator(seed, _CLIP_STREAM, index)
     script = clip_script(rng, name, preset.clip_width, preset.clip_height, preset.clip_frames)
     scene = build_scene(rng, script)
     relative = f"clips/videos/clip{index:05d}.mp4"
     write_video(Path(out_dir) / relative, iterate_frames(scene), FPS)
-    return relative, name
+    return relative, name, time.process_time() - started
 
 
 def _check_target(out_dir: Path, overwrite: bool) -> list[str]:
@@ -231,7 +234,7 @@ def generate_dataset(
     old_files = _check_target(out, overwrite)
     started = time.perf_counter()
     workers = spec.workers if workers is None else max(1, int(workers))
-    workers = min(workers, os.cpu_count() or 1)
+    workers = min(workers, os.cpu_count() or 1) if render_videos else 1
     num_videos = spec.train_videos + spec.val_videos
     ids = video_ids(seed, num_videos)
     video_tasks = [(seed, i, ids[i], spec, str(out), cfg, render_videos) for i in range(num_videos)]
@@ -271,7 +274,7 @@ def generate_dataset(
         written += [f"annotations/{split}.csv", f"annotations/{split}_excluded_timestamps.csv"]
         if render_videos:
             with atomic_write(out / "clips" / f"{split}.csv") as handle:
-                for (clip_split, _), (path, name) in zip(clip_tasks, clips):
+                for (clip_split, _), (path, name, _) in zip(clip_tasks, clips):
                     if clip_split == split:
                         handle.write(f"{path},{index_of[action_id(name)]}\n")
         if render_videos:
@@ -280,7 +283,7 @@ def generate_dataset(
     written.append("annotations/label_map.pbtxt")
     if render_videos:
         written += [f"videos/{r.video_id}.mp4" for r in videos]
-    written += [path for path, _ in clips]
+    written += [path for path, _, _ in clips]
     summary = _summary(spec, seed, videos, counts, len(clips))
     with atomic_write(out / "README.md") as handle:
         handle.write(_readme(spec, seed, splits, counts, len(clips), summary))
@@ -298,8 +301,9 @@ def generate_dataset(
         }
         handle.write(json.dumps(manifest | {"files": sorted(written)}, indent=1) + "\n")
     elapsed = time.perf_counter() - started
+    cpu = sum(v.cpu_seconds for v in videos) + sum(c[2] for c in clips)
     if progress:
-        print(f"{summary} in {elapsed:.1f} s -> {out}")
+        print(f"{summary} in {elapsed:.1f} s ({cpu:.1f} CPU-s in {workers} process(es)) -> {out}")
     return out
 
 

@@ -251,7 +251,7 @@ def _object_state(track: Track, frame: int) -> tuple[str, np.ndarray | None]:
         near, far = hand_positions(pose, place)
         return "held", (near + far) / 2 + np.array([0.0, size * 0.3])
     if seg.body == "pick_up":
-        grab = seg.clock_start + int(0.5 * FPS)
+        grab = min(seg.clock_start + int(0.5 * FPS), seg.stop - 1)
         pose = pose_at(track.segments, index, grab, FPS)
         near, far = hand_positions(pose, _placement(track, grab))
         return "rest", np.array([(near[0] + far[0]) / 2, place.ground - size / 2])
@@ -261,7 +261,7 @@ def _object_state(track: Track, frame: int) -> tuple[str, np.ndarray | None]:
         if past.body == "pick_up":
             break
         if past.body == "throw":
-            release = past.clock_start + int(0.6 * FPS)
+            release = min(past.clock_start + int(0.6 * FPS), past.stop - 1)
             if frame < release:
                 break
             pose = pose_at(track.segments, k, release, FPS)
