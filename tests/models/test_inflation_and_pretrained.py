@@ -144,6 +144,8 @@ def test_bad_avaloc_checkpoints(tmp_path):
         model_from_checkpoint(checkpoint | {"model_config": {"nmae": "x"}})
     with pytest.raises(InputError, match="no 'model_config'"):
         model_from_checkpoint({"model_state": model.state_dict()})
+    with pytest.raises(InputError, match="not a dict of named tensors"):
+        model_from_checkpoint(checkpoint | {"model_state": {"head.fc.bias": [0.0]}})
     state = dict(model.state_dict())
     state.pop("head.fc.bias")
     with pytest.raises(InputError, match=r"missing keys: head\.fc\.bias"):

@@ -24,7 +24,13 @@ from avaloc.errors import InputError
 from avaloc.models.config import ModelConfig
 from avaloc.models.registry import build_model, list_models, resolve_config
 from avaloc.models.slowfast import SlowFast
-from avaloc.models.weights import HEAD_PREFIX, LoadReport, load_state, read_checkpoint
+from avaloc.models.weights import (
+    HEAD_PREFIX,
+    LoadReport,
+    load_state,
+    read_checkpoint,
+    require_tensor_state,
+)
 
 LOGGER = logging.getLogger(__name__)
 
@@ -95,11 +101,7 @@ def read_pyslowfast_checkpoint(path: str | os.PathLike) -> dict[str, Any]:
             f"keys {sorted(map(str, checkpoint))}",
             path=path,
         )
-    state = checkpoint["model_state"]
-    if not isinstance(state, dict) or not all(
-        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
-    ):
-        raise InputError("'model_state' is not a dict of named tensors", path=path)
+    require_tensor_state(checkpoint["model_state"], path)
     return checkpoint
 
 

@@ -152,6 +152,15 @@ def adapt_checkpoint_classes(
     }
 
 
+def require_tensor_state(state: Any, path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """``state`` if it is a dict of named tensors (a state dict), else InputError."""
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
+        raise InputError("'model_state' is not a dict of named tensors", path=path)
+    return state
+
+
 def model_config_from_dict(data: dict[str, Any], source: str = "<checkpoint>") -> ModelConfig:
     """A ModelConfig from its plain-dict form (unknown keys and bad types: InputError)."""
     if not isinstance(data, dict):
@@ -167,8 +176,9 @@ def model_from_checkpoint(checkpoint: dict[str, Any], *, source: str = "<checkpo
     for key in ("model_state", "model_config"):
         if key not in checkpoint:
             raise InputError(f"not an avaloc model checkpoint: no '{key}'", path=source)
+    state = require_tensor_state(checkpoint["model_state"], source)
     model = build_model(model_config_from_dict(checkpoint["model_config"], source))
-    load_state(model, checkpoint["model_state"], source=source)
+    load_state(model, state, source=source)
     return model
 
 
