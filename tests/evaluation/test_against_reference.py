@@ -131,3 +131,32 @@ def test_many_random_keyframes_match_reference():
                 pred.append((video, ts, *jittered, action, float(np.round(rng.random(), 3))))
     assert_same(gt, pred, [("v0", 900)], "official")
     assert_same(gt, pred, [("v0", 900)], "pyslowfast")
+
+
+@st.composite
+def boundary_dataset(draw):
+    """Keyframes with 55-90 rows and tied scores at the 50th place, GT for class 1 only.
+
+    Class-1 scores are distinct inside a keyframe, so no keyframe needs the exact replay: the
+    vectorised resolution of the capacity boundary is what is tested.
+    """
+    gt, pred = [], []
+    for ts in range(900, 900 + draw(st.integers(1, 3))):
+        people = draw(st.lists(boxes(), min_size=1, max_size=3, unique=True))
+        gt += [("v", ts, *box, 1) for box in people]
+        for score in draw(st.lists(st.sampled_from([0.2, 0.4, 0.5, 0.6]), unique=True)):
+            pred.append(("v", ts, *draw(st.sampled_from(people)), 1, score))
+        for _ in range(draw(st.integers(55, 90))):
+            action = draw(st.sampled_from([2, 3, 4, 7]))
+            pred.append(("v", ts, *draw(boxes()), action, draw(st.sampled_from([0.2, 0.4, 0.5]))))
+    order = draw(st.permutations(range(len(pred))))
+    return gt, [pred[i] for i in order], []
+
+
+@pytest.mark.slow
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(boundary_dataset())
+def test_vectorised_capacity_boundary_matches_reference(data):
+    assert_same(*data, "official")
+    result = frame_map(gt_frame(data[0]), pred_frame(data[1]), LABEL_MAP)
+    assert result.ignored.pred_over_capacity > 0

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import heapq
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -190,12 +190,20 @@ def _evaluate(
         raise InputError(f"ground-truth row {row}: box has x2 < x1 or y2 < y1")
     num_gt = np.bincount(g.cls, minlength=num_classes)
 
-    ambiguous = np.zeros(num_kf, dtype=bool)
     over_capacity = 0
     kept = None
     if protocol == "official":
         scores = _take(pred.scores, pred_rows)
-        kept, over_capacity, ambiguous = _capacity(pred_kf, scores, num_kf, OFFICIAL_CAPACITY)
+        kept, over_capacity = _capacity(
+            pred_kf,
+            scores,
+            lambda rows: (
+                _take(pred.actions, _compose(pred_rows, rows)),
+                _take(pred.boxes, _compose(pred_rows, rows)),
+            ),
+            num_kf,
+            OFFICIAL_CAPACITY,
+        )
     rows = _compose(pred_rows, kept)
     p = _Predicted(
         kf=_take(pred_kf, kept),
@@ -205,7 +213,7 @@ def _evaluate(
         actions=_take(pred.actions, rows),
         file_order=np.arange(len(pred)) if rows is None else rows,
     )
-    replay = ambiguous.copy()
+    replay = np.zeros(num_kf, dtype=bool)
     valid = (p.boxes[:, 1] < p.boxes[:, 3]) & (p.boxes[:, 0] < p.boxes[:, 2])
     invalid_kf = p.kf[~valid]
     p = p.subset(np.flatnonzero(valid))
@@ -229,10 +237,9 @@ def _evaluate(
     detections = _Detections(p.cls, p.scores, order_key, true_positive)
     invalid = int((~replay[invalid_kf]).sum())
     if replay.any():
-        detections, replay_dropped, replay_invalid = _merge_replayed(
+        detections, replay_invalid = _merge_replayed(
             detections, p, g, replay, pred, pred_rows, pred_kf, class_ids, iou_threshold
         )
-        over_capacity += int(replay_dropped[ambiguous].sum())
         invalid += int(replay_invalid.sum())
     ignored["pred_over_capacity"] = over_capacity
     ignored["pred_invalid_box"] = invalid
@@ -352,22 +359,25 @@ def _segments(ids: np.ndarray, size: int) -> tuple[np.ndarray | None, np.ndarray
 
 
 def _capacity(
-    kf: np.ndarray, scores: np.ndarray, num_kf: int, capacity: int
-) -> tuple[np.ndarray | None, int, np.ndarray]:
+    kf: np.ndarray,
+    scores: np.ndarray,
+    tuples_of: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+    num_kf: int,
+    capacity: int,
+) -> tuple[np.ndarray | None, int]:
     """Rows kept by the official per-keyframe heap of ``capacity`` (the highest scores).
 
-    Returns the kept row indices (None: all), the number dropped, and the keyframes where tied
-    scores straddle the boundary: which of those the heap keeps depends on its history, so
-    they are replayed exactly.
+    Returns the kept row indices (None: all) and the number dropped. ``tuples_of(rows)`` gives
+    the action ids and boxes of rows, needed where scores tie at the boundary.
     """
     counts = np.bincount(kf, minlength=num_kf)
     big = np.flatnonzero(counts > capacity)
-    ambiguous = np.zeros(num_kf, dtype=bool)
     if len(big) == 0:
-        return None, 0, ambiguous
+        return None, 0
     order, starts = _segments(kf, num_kf)
     grouped_scores = scores if order is None else scores[order]
     threshold = np.full(num_kf, -np.inf)
+    ambiguous = np.zeros(num_kf, dtype=bool)
     widths = (counts[big] + 31) // 32 * 32
     last = len(scores) - 1
     for width in np.unique(widths).tolist():
@@ -384,10 +394,63 @@ def _capacity(
     else:
         keep = scores >= threshold[kf]
     if ambiguous.any():
-        keep &= ~ambiguous[kf]
+        tied = np.flatnonzero(ambiguous[kf])
+        keep[tied] = _boundary_ties(kf[tied], scores[tied], threshold, tuples_of(tied), capacity)
     kept = np.flatnonzero(keep)
-    dropped = len(scores) - len(kept) - int(counts[ambiguous].sum())
-    return kept, dropped, ambiguous
+    return kept, len(scores) - len(kept)
+
+
+def _boundary_ties(
+    kf: np.ndarray,
+    scores: np.ndarray,
+    threshold: np.ndarray,
+    tuples: tuple[np.ndarray, np.ndarray],
+    capacity: int,
+) -> np.ndarray:
+    """Which rows of keyframes whose 50th score is tied the official heap keeps.
+
+    Rows are in file order. With s* the 50th score: every row above s* is kept. Rows at or
+    above s* are never evicted until ``capacity`` of them have arrived (lower rows go first);
+    from then on the heap holds only them, rows at s* or below are refused, and each later
+    row above s* evicts the smallest ``(action, y1, x1, y2, x2)`` among the s* rows. So the
+    kept s* rows are those among the first ``capacity`` rows >= s*, minus their r smallest
+    tuples, r the number of rows above s* arriving after them.
+    """
+    order = np.argsort(kf, kind="stable")
+    kf, scores = kf[order], scores[order]
+    actions, boxes = tuples[0][order], tuples[1][order]
+    cut = threshold[kf]
+    relevant = scores >= cut
+    starts = np.flatnonzero(np.concatenate([[True], kf[1:] != kf[:-1]]))
+    sizes = np.diff(np.append(starts, len(kf)))
+    before = np.cumsum(relevant) - relevant
+    rank = before - np.repeat(before[starts], sizes)  # rows >= s* earlier in the keyframe
+    above = scores > cut
+    early_tied = (scores == cut) & (rank < capacity)
+    evictions = np.bincount(kf[above & (rank >= capacity)], minlength=len(threshold))
+    candidates = np.flatnonzero(early_tied)
+    candidates = candidates[
+        np.lexsort(
+            (
+                boxes[candidates, 2],
+                boxes[candidates, 3],
+                boxes[candidates, 0],
+                boxes[candidates, 1],
+                actions[candidates],
+                kf[candidates],
+            )
+        )
+    ]
+    group_kf = kf[candidates]
+    first = np.flatnonzero(np.concatenate([[True], group_kf[1:] != group_kf[:-1]]))
+    position = np.arange(len(candidates)) - np.repeat(
+        first, np.diff(np.append(first, len(candidates)))
+    )
+    keep = above.copy()
+    keep[candidates[position >= evictions[group_kf]]] = True
+    result = np.empty_like(keep)
+    result[order] = keep
+    return result
 
 
 @dataclass
@@ -555,10 +618,10 @@ def _merge_replayed(
     pred_kf: np.ndarray,
     class_ids: np.ndarray,
     iou_threshold: float,
-) -> tuple[_Detections, np.ndarray, np.ndarray]:
+) -> tuple[_Detections, np.ndarray]:
     """Replace the detections of the ``replay`` keyframes by their exact official replay.
 
-    Also returns, per keyframe, the rows the replay dropped for capacity and for invalid boxes.
+    Also returns, per keyframe, the rows the replay dropped for an invalid box.
     """
     keep = ~replay[p.kf]
     det_pick = np.flatnonzero(replay[pred_kf])
@@ -568,7 +631,6 @@ def _merge_replayed(
     det_by_kf = _split(det_pick if pred_rows is None else pred_rows[det_pick], pred_kf[det_pick])
     gt_by_kf = _split(gt_pick, g.kf[gt_pick])
     empty = np.zeros(0, dtype=np.int64)
-    dropped = np.zeros(len(replay), dtype=np.int64)
     invalid = np.zeros(len(replay), dtype=np.int64)
     new_cls, new_scores, new_keys, new_tp = [], [], [], []
     for kf in np.flatnonzero(replay).tolist():
@@ -584,7 +646,7 @@ def _merge_replayed(
             (1.0, a, b[1], b[0], b[3], b[2])
             for a, b in zip(g.actions[gts].tolist(), g.boxes[gts].tolist())
         ]
-        result, dropped[kf], invalid[kf] = _replay_keyframe(
+        result, _, invalid[kf] = _replay_keyframe(
             det_rows, gt_rows, OFFICIAL_CAPACITY, iou_threshold
         )
         for action, score, index, tp in result:
@@ -600,7 +662,7 @@ def _merge_replayed(
         order_key=np.concatenate([detections.order_key[keep], np.array(new_keys, dtype=np.int64)]),
         true_positive=np.concatenate([detections.true_positive[keep], np.array(new_tp, bool)]),
     )
-    return merged, dropped, invalid
+    return merged, invalid
 
 
 def _split(rows: np.ndarray, ids: np.ndarray) -> dict[int, np.ndarray]:
