@@ -77,7 +77,7 @@ class Stem(nn.Module):
         self.pool = nn.MaxPool3d((1, 3, 3), stride=(1, 2, 2), padding=(0, 1, 1))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.pool(F.relu(self.bn(self.conv(x))))
+        return self.pool(F.relu(self.bn(self.conv(x)), inplace=True))
 
 
 class FastToSlowFusion(nn.Module):
@@ -90,7 +90,7 @@ class FastToSlowFusion(nn.Module):
         self.bn = nn.BatchNorm3d(dim_out)
 
     def forward(self, slow: torch.Tensor, fast: torch.Tensor) -> torch.Tensor:
-        lateral = F.relu(self.bn(self.conv(fast)))
+        lateral = F.relu(self.bn(self.conv(fast)), inplace=True)
         if lateral.shape[2] != slow.shape[2]:
             raise InputError(
                 f"the fast pathway has {fast.shape[2]} frames at this stage, which a lateral "
@@ -129,11 +129,11 @@ class Bottleneck(nn.Module):
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = F.relu(self.bn_a(self.conv_a(x)))
-        out = F.relu(self.bn_b(self.conv_b(out)))
+        out = F.relu(self.bn_a(self.conv_a(x)), inplace=True)
+        out = F.relu(self.bn_b(self.conv_b(out)), inplace=True)
         out = self.bn_c(self.conv_c(out))
         identity = x if self.shortcut is None else self.shortcut(x)
-        return F.relu(out + identity)
+        return F.relu(out + identity, inplace=True)
 
 
 def stage_channels(config: ModelConfig) -> dict[str, list[tuple[int, int, int]]]:
