@@ -141,3 +141,18 @@ def write_figures(root: str | os.PathLike, out_dir: str | os.PathLike) -> list[P
     plot_cooccurrence(rows, paths[1])
     plot_montage(root, rows, paths[2])
     return paths
+
+
+def main() -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(description="figures of a synth set for docs/synthetic.md")
+    parser.add_argument("root", help="a folder written by `avaloc synth`")
+    parser.add_argument("out_dir", help="where to write synthetic_*.png (e.g. docs/images)")
+    args = parser.parse_args()
+    for path in write_figures(args.root, args.out_dir):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

@@ -75,14 +75,19 @@ def _body(seg: Segment, s: float) -> Pose:
             pose.arm_upper = [2.5, 2.4]
             pose.arm_lower = [0.3, 0.3]
         if body == "shake":
-            reach = _ramp(s / 0.2) * _ramp((seg.stop - seg.start) / 30.0 - s) * 1.0
+            reach = _ramp(s / 0.2) * _ramp(((seg.stop - seg.start) / FPS_GRID - s) / 0.2)
             pump = 0.14 * math.sin(TAU * 2.5 * s) * reach
             pose.arm_upper[0] = 0.12 + (1.2 - 0.12) * reach + pump
             pose.arm_lower[0] = 0.25
         elif body == "hug":
-            pose.torso = 0.18
-            pose.arm_upper = [1.55, 1.5]
-            pose.arm_lower = [1.2, 1.2]
+            # Partners stand 0.62 heights apart: each leans 0.2 in, arms around the other.
+            remaining = (seg.stop - seg.start) / FPS_GRID - s
+            close = _ramp(s / 0.3) * _ramp(remaining / 0.3)
+            pose.sway = 0.2 * close
+            pose.torso = 0.05 + 0.15 * close
+            pose.arm_upper = [0.12 + 1.2 * close, 0.1 + 1.15 * close]
+            pose.arm_lower = [0.15 + 0.45 * close, 0.1 + 0.5 * close]
+            pose.head = 0.25 * close
     elif body == "sit":
         pose.leg_upper = [1.5, 1.42]
         pose.leg_lower = [1.5, 1.42]

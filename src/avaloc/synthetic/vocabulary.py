@@ -35,9 +35,11 @@ CLASSES: tuple[ActionClass, ...] = (
         5, "walk", MOVEMENT, "motion", "legs swing ~1 Hz, arms counter-swing, slow translation"
     ),
     ActionClass(
-        6, "run/jog", MOVEMENT, "motion", "legs swing ~2 Hz, bent elbows, lean, fast translation"
+        6, "run/jog", MOVEMENT, "motion", "legs swing ~1.5 Hz, bent elbows, lean, fast translation"
     ),
-    ActionClass(7, "jump/leap", MOVEMENT, "motion", "repeated hops: the whole body leaves ground"),
+    ActionClass(
+        7, "jump/leap", MOVEMENT, "motion", "repeated hops: the whole body leaves the ground"
+    ),
     ActionClass(
         8, "fall down", MOVEMENT, "motion", "rotates from standing to lying within the window"
     ),
@@ -60,14 +62,20 @@ CLASSES: tuple[ActionClass, ...] = (
         16, "listen to (a person)", INTERACTION, "context", "faces a talking partner, still"
     ),
     ActionClass(
-        17, "watch (a person)", INTERACTION, "context", "faces a person who dances/waves/jumps"
+        17,
+        "watch (a person)",
+        INTERACTION,
+        "context",
+        "faces another person (a talker, a dancer), still",
     ),
     ActionClass(
         18, "hand shake", INTERACTION, "motion", "right hands meet between partners and pump"
     ),
-    ActionClass(19, "hug (a person)", INTERACTION, "context", "partners close, arms around"),
     ActionClass(
-        20, "push (another person)", INTERACTION, "motion", "arms thrust; the partner stumbles"
+        19, "hug (a person)", INTERACTION, "context", "partners lean in, arms around each other"
+    ),
+    ActionClass(
+        20, "push (another person)", INTERACTION, "motion", "arms thrust; the partner stumbles back"
     ),
 )
 
