@@ -149,3 +149,30 @@ def test_real_activitynet_label_map_and_exclusions(files, tmp_path):
     ).result
     assert len(result.per_class) == 60  # the 2019 challenge list
     assert result.per_class[1].ap == pytest.approx(0.75)  # bend/bow: our class 1 rows
+
+
+def test_cli_detector_threshold_sweep(files, tmp_path, capsys):
+    detections = tmp_path / "dets.csv"
+    detections.write_text(
+        "vid_a,0902,0.100,0.100,0.400,0.600,,0.95\n"
+        "vid_a,0903,0.000,0.000,0.050,0.050,,0.35\n"
+        "vid_a,0903,0.500,0.200,0.900,0.900,,0.55\n"
+        "vid_b,0902,0.500,0.200,0.900,0.900,,0.75\n"
+    )
+    plot = tmp_path / "sweep.png"
+    argv = evaluate_argv(
+        files["gt"], files["pred"], files["map"], "--sweep", detections, "--sweep-plot", plot
+    )
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    # t <= 0.3: everything (0.5833). t = 0.4: the far box goes; class 1 ranks TP, FP, TP:
+    # AP 1/2 + 1/2 * 2/3 -> mAP (5/6 + 1 + 0) / 3. t = 0.6: box B at 903 goes too (class 1
+    # AP 1/2). t = 0.8, 0.9: only box A at vid_a 902 is left (class 2 AP 0).
+    for line in (
+        "| 0.0 | 0.5833 | 4 | 6 |",
+        "| 0.4 | 0.6111 | 3 | 5 |",
+        "| 0.6 | 0.5000 | 2 | 4 |",
+        "| 0.9 | 0.1667 | 1 | 2 |",
+    ):
+        assert line in out
+    assert plot.read_bytes()[:4] == b"\x89PNG"

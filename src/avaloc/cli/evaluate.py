@@ -11,6 +11,7 @@ from avaloc.errors import InputError
 from avaloc.evaluation import PROTOCOLS, FrameMapResult, evaluate_files, read_box_table
 from avaloc.evaluation.person import person_ap_details
 from avaloc.fileio import atomic_write
+from avaloc.formats import read_detections, read_excluded_timestamps, read_ground_truth
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,6 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--person", action="store_true", help="person-box AP@0.5 (class ignored) instead"
     )
     parser.add_argument("--ignore", help="with --person: CSV of ignore regions")
+    parser.add_argument(
+        "--sweep",
+        metavar="DETECTIONS",
+        help="also print the mAP at person-detector score thresholds 0.0..0.9 (Table 1), "
+        "joining the predictions to this person-detection CSV (empty action id, detector score)",
+    )
+    parser.add_argument("--sweep-plot", metavar="PNG", help="with --sweep: plot of the sweep")
     parser.set_defaults(func=run)
 
 
@@ -56,7 +64,29 @@ def run(args: argparse.Namespace) -> int:
         from avaloc.evaluation.figures import plot_per_class_ap  # matplotlib only when asked
 
         plot_per_class_ap(result, args.plot)
+    if args.sweep:
+        _run_sweep(args, evaluation.label_map)
     return 0
+
+
+def _run_sweep(args: argparse.Namespace, label_map) -> None:
+    from avaloc.evaluation import figures  # matplotlib only when asked
+
+    gt = read_ground_truth(args.gt, on_duplicate="keep")
+    pred = read_detections(args.pred)
+    detections = read_detections(args.sweep)
+    excluded = read_excluded_timestamps(args.excluded) if args.excluded else set()
+    points = figures.threshold_sweep(
+        gt,
+        figures.attach_detector_scores(pred, detections),
+        label_map,
+        excluded=excluded,
+        protocol=args.protocol,
+    )
+    print()
+    print(figures.sweep_table(points))
+    if args.sweep_plot:
+        figures.plot_threshold_sweep(points, args.sweep_plot)
 
 
 def _fmt(value: float | None) -> str:
