@@ -10,19 +10,17 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from avaloc.balance import BalanceConfig
 from avaloc.config import config_to_dict, load_config
+from avaloc.data import DataConfig
 from avaloc.errors import InputError
-
-try:  # TEMPORARY until the data, models and balance stages land
-    from avaloc.balance import BalanceConfig
-    from avaloc.data import DataConfig
-    from avaloc.models import ModelConfig
-except ImportError:  # pragma: no cover
-    from avaloc.engine._placeholders import BalanceConfig, DataConfig, ModelConfig
+from avaloc.models import ModelConfig
 
 TASKS = ("classification", "detection")
 POLICIES = ("cosine", "steps_with_relative_lrs")
 AMP_MODES = ("off", "bf16", "fp16")
+#: the metric each task's validation reports (what ``train.best_metric: auto`` follows).
+BEST_METRIC = {"classification": "top1", "detection": "mAP"}
 
 
 @dataclass
@@ -71,9 +69,12 @@ class TrainConfig:
     checkpoint_period: int = 1
     checkpoint_every_iters: int = 0
     keep_last: int = 3
-    #: validate every N epochs (0 = never); the best checkpoint follows ``best_metric``.
+    #: validate every N epochs (0 = never); the best checkpoint follows ``best_metric``
+    #: ("auto": mAP for detection, top1 for classification).
     eval_period: int = 1
-    best_metric: str = "mAP"
+    #: also validate the initial weights (logged at step 0): the untrained baseline.
+    eval_at_start: bool = False
+    best_metric: str = "auto"
     log_period: int = 10
     #: put the BN layers in eval mode during training (statistics and affine frozen).
     freeze_bn: bool = False
@@ -131,9 +132,15 @@ def validate_run_config(config: RunConfig, path: str | os.PathLike | None = None
     for key in ("num_workers", "checkpoint_period", "checkpoint_every_iters", "eval_period"):
         if getattr(train, key) < 0:
             fail(f"train.{key}", "must be >= 0")
+    config.data.validate()
     if optim.clip_grad_norm < 0:
         fail("optim.clip_grad_norm", "must be >= 0 (0 disables clipping)")
     return config
+
+
+def best_metric_name(config: RunConfig) -> str:
+    train = config.train
+    return BEST_METRIC.get(train.task, "mAP") if train.best_metric == "auto" else train.best_metric
 
 
 def load_run_config(

@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
 from avaloc.fileio import atomic_write
 
 METRICS_FILE = "metrics.jsonl"
+#: the JSONL file is rewritten at least this often (and at every checkpoint).
+FLUSH_SECONDS = 30.0
 
 
 def read_metrics(run_dir: str | os.PathLike) -> list[dict[str, Any]]:
@@ -42,6 +45,7 @@ class MetricsLogger:
         self.enabled = enabled
         self.records: list[dict[str, Any]] = []
         self._writer = None
+        self._flushed_at = time.monotonic()
         if not enabled:
             return
         if resume_step is not None:
@@ -60,10 +64,13 @@ class MetricsLogger:
         for key, value in values.items():
             if isinstance(value, int | float) and key not in ("epoch", "step"):
                 self._writer.add_scalar(f"{kind}/{key}", value, step)
+        if time.monotonic() - self._flushed_at > FLUSH_SECONDS:
+            self.flush()
 
     def flush(self) -> None:
         if not self.enabled:
             return
+        self._flushed_at = time.monotonic()
         with atomic_write(self.run_dir / METRICS_FILE) as handle:
             for record in self.records:
                 handle.write(json.dumps(record) + "\n")

@@ -35,7 +35,12 @@ from avaloc.engine.checkpoint import (
     step_checkpoint_path,
     unwrap,
 )
-from avaloc.engine.config import RunConfig, run_config_to_dict, validate_run_config
+from avaloc.engine.config import (
+    RunConfig,
+    best_metric_name,
+    run_config_to_dict,
+    validate_run_config,
+)
 from avaloc.engine.distributed import (
     DistInfo,
     EpochSampler,
@@ -302,7 +307,15 @@ def train(
             best=best,
         )
 
+    best_name = best_metric_name(config)
     stop = global_step >= total_steps
+    if train_cfg.eval_at_start and checkpoint_state is None:
+        metrics = _validate(task, model, config, device, info)
+        if info.is_main:
+            logger.log("val", 0, epoch=0, **metrics)
+            result.validations.append({"epoch": 0, "step": 0, **metrics})
+            parts = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
+            print(f"initial weights: validation {parts}", file=sys.stderr)
     try:
         while epoch < optim_cfg.max_epoch and not stop:
             sampler.set_epoch(epoch, start_iteration)
@@ -358,7 +371,12 @@ def train(
                     result.first_loss = mean_loss
                 result.last_loss = mean_loss
                 bar.update(1)
-                if global_step % train_cfg.log_period == 0 or iteration + 1 == iterations:
+                last_of_epoch = iteration + 1 == iterations
+                if (
+                    global_step % train_cfg.log_period == 0
+                    or last_of_epoch
+                    or global_step >= total_steps
+                ):
                     elapsed = max(time.perf_counter() - window_start, 1e-9)
                     speed = window_clips / elapsed
                     logger.log(
@@ -397,8 +415,8 @@ def train(
                     parts = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items())
                     print(f"epoch {epoch}: validation {parts}", file=sys.stderr)
             improved = False
-            if metrics and train_cfg.best_metric in metrics:
-                value = metrics[train_cfg.best_metric]
+            if metrics and best_name in metrics:
+                value = metrics[best_name]
                 if best is None or value > best:
                     best, improved = value, True
             period = train_cfg.checkpoint_period

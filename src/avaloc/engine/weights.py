@@ -10,20 +10,41 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 
+from avaloc.config import load_config
 from avaloc.engine.checkpoint import load_checkpoint
 from avaloc.engine.config import RunConfig, run_config_from_dict
+from avaloc.errors import InputError
+
+#: the parameters of the model's head (``SlowFast.head``): the rest is the backbone.
+HEAD_PREFIX = "head."
 
 
-def _source_state(path: Path) -> dict[str, torch.Tensor]:
+def _head_type(model_config: Any) -> str | None:
+    head = getattr(model_config, "head", None)
+    if isinstance(model_config, dict):
+        from avaloc.models import ModelConfig, resolve_config
+
+        try:
+            head = resolve_config(load_config(ModelConfig, data=model_config)).head
+        except InputError:
+            return None
+    return head
+
+
+def _source_state(path: Path) -> tuple[dict[str, torch.Tensor], str | None]:
+    """The tensors of a pre-trained checkpoint and its head type (roi, classification, None)."""
     if path.suffix == ".pyth":
         from avaloc.models import load_pyslowfast_checkpoint
 
-        return load_pyslowfast_checkpoint(path).state_dict()
-    return load_checkpoint(path)["model_state"]
+        source = load_pyslowfast_checkpoint(path)
+        return source.state_dict(), _head_type(getattr(source, "config", None))
+    state = load_checkpoint(path)
+    return state["model_state"], _head_type(state.get("model_config"))
 
 
 def load_matching_state(
@@ -49,10 +70,24 @@ def load_matching_state(
 
 
 def load_pretrained_weights(model: nn.Module, path: str | os.PathLike) -> str:
-    """Initialise ``model`` from ``path``; return a one-paragraph report of what was loaded."""
+    """Initialise ``model`` from ``path``; return a short report of what was loaded.
+
+    A head of another type than the model's (a clip-classification head when fine-tuning for
+    detection) is dropped even when its shape happens to match: its classes are not the same.
+    """
     path = Path(path)
-    loaded, dropped, missing = load_matching_state(model, _source_state(path))
-    lines = [f"init from {path}: loaded {len(loaded)} tensors"]
+    source, source_head = _source_state(path)
+    target_head = _head_type(getattr(model, "config", None))
+    lines = []
+    if source_head and target_head and source_head != target_head:
+        head_keys = [k for k in source if k.startswith(HEAD_PREFIX)]
+        source = {k: v for k, v in source.items() if not k.startswith(HEAD_PREFIX)}
+        lines.append(
+            f"dropped the source's {source_head} head ({', '.join(head_keys)}): "
+            f"a new {target_head} head is trained"
+        )
+    loaded, dropped, missing = load_matching_state(model, source)
+    lines.insert(0, f"init from {path}: loaded {len(loaded)} tensors")
     if dropped:
         lines.append(f"dropped {len(dropped)} (new head or different shape): " + "; ".join(dropped))
     if missing:
