@@ -1,7 +1,12 @@
 """SlowFast networks with RoI and classification heads, a registry, and checkpoint import."""
 
 from avaloc.models.config import ModelConfig
-from avaloc.models.inference import predict_logits, prepare_for_inference, resolve_precision
+from avaloc.models.inference import (
+    InferenceSettings,
+    choose_inference_settings,
+    predict_logits,
+    prepare_for_inference,
+)
 from avaloc.models.inflate import InflationReport, inflate_resnet2d
 from avaloc.models.pretrained import load_pretrained
 from avaloc.models.pyslowfast import (
@@ -35,6 +40,7 @@ from avaloc.models.weights import (
 )
 
 __all__ = [
+    "InferenceSettings",
     "InflationReport",
     "LoadReport",
     "ModelConfig",
@@ -42,6 +48,7 @@ __all__ = [
     "SlowFast",
     "adapt_checkpoint_classes",
     "build_model",
+    "choose_inference_settings",
     "config_from_pyslowfast_cfg",
     "count_parameters",
     "describe_model",
@@ -59,7 +66,6 @@ __all__ = [
     "read_checkpoint",
     "replace_classifier",
     "resolve_config",
-    "resolve_precision",
     "save_model_checkpoint",
     "slowfast_r50_classification",
     "slowfast_r50_detection",
