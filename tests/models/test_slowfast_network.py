@@ -6,14 +6,17 @@ import math
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from avaloc.errors import InputError
 from avaloc.models import (
     ModelConfig,
+    SlowFast,
     build_model,
     count_parameters,
     list_models,
     pyslowfast_to_avaloc_key,
+    resolve_config,
     slowfast_r50_detection,
     slowfast_r101_detection,
 )
@@ -229,3 +232,18 @@ def test_gradients_reach_stems_and_laterals_with_zero_initialised_final_bn():
         "fuse4.conv",
     ):
         assert model.backbone.get_submodule(name).weight.grad.abs().sum() > 0, name
+
+
+def test_flops_match_the_published_slowfast_4x16_r50_figure():
+    # SlowFast paper (Kinetics-400): SlowFast 4x16, R50 costs 36.1 GFLOPs (multiply-adds) per
+    # 256x256 clip of 4 slow / 32 fast frames (alpha 8). Counted on the meta device: no compute.
+    config = resolve_config(
+        ModelConfig(name="slowfast_r50_classification", num_classes=400, alpha=8)
+    )
+    with torch.device("meta"):
+        model = SlowFast(config).eval()
+        inputs = [torch.zeros(1, 3, 4, 256, 256), torch.zeros(1, 3, 32, 256, 256)]
+        with FlopCounterMode(display=False) as counter:
+            model(inputs)
+    multiply_adds = counter.get_total_flops() / 2
+    assert multiply_adds / 1e9 == pytest.approx(36.1, rel=0.01)
