@@ -161,7 +161,6 @@ class SlowFastBackbone(nn.Module):
         super().__init__()
         width, beta = config.width_per_group, config.beta_inv
         assert width is not None and beta is not None and config.depth is not None
-        self.alpha = config.alpha
         self.stem = nn.ModuleDict(
             {
                 "slow": Stem(width, STEM_TEMPORAL_KERNEL["slow"]),
