@@ -72,7 +72,7 @@ def predict_logits(
     if settings.channels_last:
         inputs = [x.contiguous(memory_format=torch.channels_last_3d) for x in inputs]
     autocast = (
-        torch.autocast("cpu", dtype=torch.bfloat16)
+        torch.autocast(inputs[0].device.type, dtype=torch.bfloat16)
         if settings.precision == "bf16"
         else nullcontext()
     )
