@@ -464,15 +464,11 @@ class _UniqueGt:
 
 
 def _unique_gt(g: _Ground, num_classes: int) -> _UniqueGt:
+    """Distinct boxes per group: a repeated box can never be matched (argmax picks its twin)."""
     group = g.kf.astype(np.int64) * num_classes + g.cls
-    order = np.lexsort((np.arange(len(group)), *g.boxes.T[::-1], group))
-    sorted_group = group[order]
-    sorted_boxes = g.boxes[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (sorted_group[1:] != sorted_group[:-1]) | (
-        sorted_boxes[1:] != sorted_boxes[:-1]
-    ).any(axis=1)
-    kept = np.sort(order[first])  # first occurrence of each distinct box, in file order
+    frame = pd.DataFrame({"group": group, "x1": g.boxes[:, 0], "y1": g.boxes[:, 1]})
+    frame["x2"], frame["y2"] = g.boxes[:, 2], g.boxes[:, 3]
+    kept = np.flatnonzero(~frame.duplicated().to_numpy())  # first occurrences, file order
     kept = kept[np.argsort(group[kept], kind="stable")]
     keys, start, size = np.unique(group[kept], return_index=True, return_counts=True)
     return _UniqueGt(keys, start, size, g.boxes[kept])
