@@ -144,20 +144,18 @@ def run_quickstart(out_dir: str | Path, config: QuickstartConfig) -> dict[str, A
         plot_per_class_ap(result, figures / "per_class_ap.png")
         plot_threshold_sweep(sweep, figures / "threshold_sweep.png")
     with timer("report"):
-        report = _report(
-            out,
-            config,
-            result,
-            sweep,
+        outcome = Outcome(
+            data_dir,
             stats,
             detector_summary,
             detector_figures,
             pretrained,
             finetuned,
             summary,
-            timer,
-            data_dir,
+            result,
+            sweep,
         )
+        report = _report(out, config, outcome, timer)
     total = time.perf_counter() - started
     print(
         f"[quickstart] frame-mAP@0.5 {result.mAP:.4f} (detector boxes >= {threshold:g}, "
@@ -172,22 +170,31 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or (isinstance(value, float) and math.isnan(value)) else value
 
 
+@dataclass
+class Outcome:
+    """What the stages of one quickstart run produced (the report is written from it)."""
+
+    data_dir: Path
+    stats: dict[str, Any]
+    detector_summary: Any  # avaloc.detect.TrainSummary
+    detector_figures: dict[str, float]
+    pretrained: Any  # avaloc.engine.TrainResult
+    finetuned: Any
+    prediction: Any  # avaloc.engine.predict.PredictionSummary
+    result: Any  # avaloc.evaluation.FrameMapResult
+    sweep: list[Any]
+
+
 def _report(
-    out,
-    config,
-    result,
-    sweep,
-    stats,
-    detector_summary,
-    detector_figures,
-    pretrained,
-    finetuned,
-    prediction,
-    timer,
-    data_dir,
+    out: Path, config: QuickstartConfig, outcome: Outcome, timer: StageTimer
 ) -> dict[str, Any]:
     from avaloc.engine import plot_log
     from avaloc.pipeline import report as doc
+
+    result, sweep, stats = outcome.result, outcome.sweep, outcome.stats
+    detector_summary, detector_figures = outcome.detector_summary, outcome.detector_figures
+    pretrained, finetuned, prediction = outcome.pretrained, outcome.finetuned, outcome.prediction
+    data_dir = outcome.data_dir
 
     curves = plot_log(out / "finetune", out / "figures" / "finetune")
     pre_curves = plot_log(out / "pretrain", out / "figures" / "pretrain")
