@@ -147,7 +147,7 @@ def boundary_dataset(draw):
         for score in draw(st.lists(st.sampled_from([0.2, 0.4, 0.5, 0.6]), unique=True)):
             pred.append(("v", ts, *draw(st.sampled_from(people)), 1, score))
         for _ in range(draw(st.integers(55, 90))):
-            action = draw(st.sampled_from([2, 3, 4, 7]))
+            action = draw(st.sampled_from([2, 4, 7]))
             pred.append(("v", ts, *draw(boxes()), action, draw(st.sampled_from([0.2, 0.4, 0.5]))))
     order = draw(st.permutations(range(len(pred))))
     return gt, [pred[i] for i in order], []
