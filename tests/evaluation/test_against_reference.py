@@ -91,7 +91,7 @@ def assert_same(gt, pred, excluded, protocol):
         assert abs(result.mAP - expected_map) <= 1e-6
 
 
-SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
 
 
 @pytest.mark.slow
@@ -109,7 +109,7 @@ def test_pyslowfast_protocol_matches_reference(data):
 
 
 @pytest.mark.slow
-@settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
 @given(dataset(max_dets_per_keyframe=90, score_values=(0.2, 0.4, 0.5, 0.6)))
 def test_capacity_boundary_with_ties_matches_reference(data):
     # Up to 90 rows per keyframe with four distinct scores: the 50th score is almost always
@@ -154,7 +154,7 @@ def boundary_dataset(draw):
 
 
 @pytest.mark.slow
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(boundary_dataset())
 def test_vectorised_capacity_boundary_matches_reference(data):
     assert_same(*data, "official")
