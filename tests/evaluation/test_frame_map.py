@@ -219,3 +219,10 @@ def test_iou_tie_between_gt_boxes_follows_the_official_heap_order():
         assert expected[1] == 0.5
     b_first = gt_frame([("v", 900, *box_b, 1), ("v", 900, *box_a, 1)])
     assert ap(frame_map(b_first, pred, LABELS, protocol="pyslowfast"), 1) == 1.0
+
+
+def test_empty_predictions_give_zero_for_classes_with_gt():
+    gt = gt_frame([("v", 900, *BOX_A, 1)])
+    empty = pred_frame([])
+    result = frame_map(gt, empty, LABELS)
+    assert result.mAP == 0.0 and result.per_class[1].num_detections == 0

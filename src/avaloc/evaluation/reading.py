@@ -170,6 +170,14 @@ class FileEvaluation:
     pred_rows: int
     label_map: LabelMap
 
+    @property
+    def mAP(self) -> float:
+        return self.result.mAP
+
+    @property
+    def per_class(self) -> dict:
+        return self.result.per_class
+
 
 def evaluate_files(
     gt_path: str | os.PathLike,
