@@ -201,3 +201,48 @@ def test_real_videos_are_10_fps_and_seek_matches_sequential_decode(video_dir):
                 break
     for k, index in enumerate(indices):
         assert np.array_equal(sought[k], sequential[index]), index
+
+
+_HELD: dict = {}
+
+
+def _drop_inherited_readers_and_collect(path: str) -> None:
+    import gc
+
+    _HELD.clear()  # the last references to the parent's raw container and threaded reader
+    clear_video_cache()
+    gc.collect()
+    assert decode_frame_number(open_video(path).read_frames([3])[0]) == 3
+
+
+def _hold_live_decoders(path: Path) -> None:
+    import av
+
+    raw = av.open(str(path))  # PyAV's default slice threads
+    for index, _ in enumerate(raw.decode(video=0)):
+        if index > 10:
+            break
+    threaded = VideoReader(path, threads=2)
+    threaded.read_frames([0, 50])
+    _HELD.update(raw=raw, threaded=threaded)
+    open_video(path).read_frames([0, 50])
+
+
+def test_forked_child_never_frees_inherited_containers(numbered_video):
+    """Freeing a parent's decoder in a forked child waits for FFmpeg threads that do not exist
+    there (seen as a DataLoader worker deadlock); the child must keep inherited ones instead."""
+    import multiprocessing
+
+    _hold_live_decoders(numbered_video)  # no local references: the child inherits this stack
+    process = multiprocessing.get_context("fork").Process(
+        target=_drop_inherited_readers_and_collect, args=(str(numbered_video),)
+    )
+    process.start()
+    process.join(timeout=60)
+    if process.is_alive():
+        process.kill()
+        pytest.fail("forked child deadlocked while freeing an inherited container")
+    assert process.exitcode == 0
+    assert numbers(_HELD["threaded"].read_frames([7])) == [7]  # the parent's are unaffected
+    _HELD["raw"].close()
+    _HELD.clear()

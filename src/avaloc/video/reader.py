@@ -10,15 +10,19 @@ DataLoader workers each open their own.
 
 from __future__ import annotations
 
+import gc
 import math
 import os
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
 
 import av
+import av.codec.context
+import av.container
 import cv2
 import numpy as np
 
@@ -27,6 +31,34 @@ from avaloc.video.timing import FRAME_DIR_START_SECOND, keyframe_to_frame_index
 
 # Wanted frames further apart than this are read with a fresh seek rather than decoding through.
 _SEEK_GAP_SECONDS = 2.0
+
+# Every reader that may hold an open container, and the containers a forked child inherited.
+_LIVE_READERS: weakref.WeakSet = weakref.WeakSet()
+_FORK_ORPHANS: list = []
+
+
+def _orphan(container: object) -> None:
+    """Keep a container inherited through fork alive for the life of the process.
+
+    Freeing it in the child would join FFmpeg decoding threads that exist only in the parent:
+    ``avcodec_free_context`` then waits forever (a DataLoader worker deadlock, seen in testing).
+    """
+    _FORK_ORPHANS.append(container)
+
+
+def _orphan_inherited_containers() -> None:
+    for reader in list(_LIVE_READERS):
+        if reader._container is not None:
+            _orphan(reader._container)
+            reader._container = None
+    # Closed containers awaiting the cyclic GC, and any opened with PyAV directly, would hang
+    # the same way when the child's GC frees them: keep every inherited one.
+    for obj in gc.get_objects():
+        if isinstance(obj, av.container.Container | av.codec.context.CodecContext):
+            _orphan(obj)
+
+
+os.register_at_fork(after_in_child=_orphan_inherited_containers)
 
 
 def _clamp(indices: Sequence[int] | np.ndarray, num_frames: int) -> np.ndarray:
@@ -79,6 +111,7 @@ class VideoReader(FrameSource):
         self.threads = threads
         self._container: av.container.InputContainer | None = None
         self._pid = -1
+        _LIVE_READERS.add(self)
         if not self.path.is_file():
             raise InputError("video not found", path=self.path)
         stream = self._open().streams.video[0]
@@ -126,7 +159,9 @@ class VideoReader(FrameSource):
     def _open(self) -> av.container.InputContainer:
         if self._container is not None and self._pid == os.getpid():
             return self._container
-        self._container = None  # inherited through fork: never share its file offset
+        if self._container is not None:  # inherited through fork: never use nor free it
+            _orphan(self._container)
+            self._container = None
         try:
             container = av.open(str(self.path), mode="r")
         except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
@@ -135,16 +170,23 @@ class VideoReader(FrameSource):
             container.close()
             raise InputError("file has no video stream", path=self.path)
         stream = container.streams.video[0]
-        if self.threads:
+        if self.threads > 1:
             stream.thread_type = "AUTO"
             stream.thread_count = self.threads
+        else:
+            # One decoding thread: no less CPU per clip with more (bench_video), and DataLoader
+            # workers already use every core.
+            stream.thread_count = 1
         self._container = container
         self._pid = os.getpid()
         return container
 
     def close(self) -> None:
-        if self._container is not None and self._pid == os.getpid():
-            self._container.close()
+        if self._container is not None:
+            if self._pid == os.getpid():
+                self._container.close()
+            else:
+                _orphan(self._container)
         self._container = None
 
     def __getstate__(self) -> dict:
@@ -152,6 +194,10 @@ class VideoReader(FrameSource):
         state["_container"] = None
         state["_pid"] = -1
         return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        _LIVE_READERS.add(self)
 
     def __enter__(self) -> VideoReader:
         return self
@@ -386,3 +432,10 @@ def read_keyframe(
 ) -> np.ndarray:
     """The (H, W, 3) uint8 RGB frame at ``timestamp`` seconds of the video at ``path``."""
     return open_video(path).read_keyframe(timestamp, start_second=start_second)
+
+
+def _reset_cache_lock_in_child() -> None:
+    _CACHE._lock = threading.Lock()  # a lock held by another thread at fork time stays held
+
+
+os.register_at_fork(after_in_child=_reset_cache_lock_in_child)
