@@ -160,6 +160,15 @@ def main() -> None:
             walls.append(time.perf_counter() - wall)
             cpus.append(time.process_time() - cpu)
         result = evaluation.result
+        print(
+            f"rows: {evaluation.gt_rows} GT, {evaluation.pred_rows} predictions; "
+            f"mAP {result.mAP:.4f}; replayed keyframes {result.replayed_keyframes}"
+        )
+        print(
+            f"avaloc evaluate_files: best wall {min(walls):.2f} s (all: "
+            + ", ".join(f"{w:.2f}" for w in walls)
+            + f"), CPU {min(cpus):.2f} s"
+        )
         wall, cpu = time.perf_counter(), time.process_time()
         gt_table = read_box_table(files["gt"], "gt")
         pred_table = read_box_table(files["pred"], "pred")
@@ -182,15 +191,6 @@ def main() -> None:
                 f"formats.read_detections of pred.csv: {time.perf_counter() - wall:.2f} s "
                 f"(CPU {time.process_time() - cpu:.2f} s)"
             )
-        print(
-            f"rows: {evaluation.gt_rows} GT, {evaluation.pred_rows} predictions; "
-            f"mAP {result.mAP:.4f}; replayed keyframes {result.replayed_keyframes}"
-        )
-        print(
-            f"avaloc evaluate_files: best wall {min(walls):.2f} s (all: "
-            + ", ".join(f"{w:.2f}" for w in walls)
-            + f"), CPU {min(cpus):.2f} s"
-        )
         reference = time_reference(files, args.reference_videos, args.videos)
         print(
             f"line-by-line reference: {reference:.1f} s extrapolated from "
