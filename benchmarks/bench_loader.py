@@ -13,6 +13,7 @@ gives ``avaloc.models`` SlowFast forward (and forward+backward) clips/s on the s
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -103,6 +104,8 @@ def main() -> None:
             f"{config.sampling_rate} (alpha {config.alpha}), scales {config.train_scales}, "
             f"crop {config.train_crop_size}; batch {args.batch_size}; 1 torch thread per process"
         )
+        load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(f"machine: {os.cpu_count()} CPUs, load average {load} (other work competes)")
         decode_ms, transform_ms = breakdown(dataset, 12)
         print(
             f"per clip (1 process): decode {decode_ms:.1f} ms, transform {transform_ms:.1f} ms "

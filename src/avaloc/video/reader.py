@@ -53,8 +53,9 @@ def _orphan_inherited_containers() -> None:
             reader._container = None
     # Closed containers awaiting the cyclic GC, and any opened with PyAV directly, would hang
     # the same way when the child's GC frees them: keep every inherited one.
+    kinds = (av.container.Container, av.codec.context.CodecContext)
     for obj in gc.get_objects():
-        if isinstance(obj, av.container.Container | av.codec.context.CodecContext):
+        if issubclass(type(obj), kinds):  # type(), not isinstance: never touch obj.__class__
             _orphan(obj)
 
 
