@@ -22,6 +22,7 @@ from avaloc.data import AvaDataset, DataConfig, collate_detection
 from avaloc.engine.checkpoint import save_checkpoint
 from avaloc.engine.config import RunConfig, run_config_to_dict
 from avaloc.engine.predict import predict_split
+from avaloc.errors import InputError
 from avaloc.formats import (
     read_detections,
     write_detections,
@@ -229,3 +230,18 @@ def test_cli_errors_are_one_line(mini, tmp_path, capsys):
         assert code == 2, (extra, err)
         assert message in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "p.csv").exists()
+
+
+def test_torch_predictor_follows_the_models_inference_settings():
+    from avaloc.engine.export import example_inputs
+    from avaloc.engine.predict import TorchPredictor
+
+    model = build_model(ModelConfig(num_classes=3, width_per_group=8)).eval()
+    slow, fast, boxes = example_inputs(1, 4, 32, 48, batch=1, boxes_per_clip=2)
+    with torch.no_grad():
+        expected = model([slow, fast], boxes)
+    predictor = TorchPredictor(model, "auto")
+    assert predictor.settings.precision == "fp32"  # slim models gain nothing from bf16
+    assert torch.equal(predictor([slow, fast], boxes), expected)
+    with pytest.raises(InputError, match="precision"):
+        TorchPredictor(model, "fp8")

@@ -48,9 +48,10 @@ def run(args: argparse.Namespace) -> int:
         export_onnx,
         max_abs_difference,
     )
-    from avaloc.engine.predict import load_predictor
+    from avaloc.engine.weights import load_model_from_checkpoint
 
-    model, config, classes = load_predictor(args.checkpoint, "pytorch")
+    model, config = load_model_from_checkpoint(args.checkpoint)
+    classes = int(config.model.num_classes)
     head = getattr(config.model, "head", "roi")
     if head not in (None, "roi"):
         raise InputError(

@@ -86,6 +86,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="pytorch",
         help="run checkpoints with PyTorch, or exported ONNX files with onnxruntime",
     )
+    parser.add_argument(
+        "--precision",
+        choices=["auto", "fp32", "bf16"],
+        default="auto",
+        help="PyTorch engine: auto = bf16 + channels_last for full-width models on CPUs with "
+        "native bf16, fp32 otherwise; fp32 for results comparable with PySlowFast",
+    )
     parser.add_argument("--batch-size", type=int, help="clips per batch (default: eval batch size)")
     parser.add_argument("--workers", type=int, help="DataLoader workers (default: the config's)")
     parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
@@ -182,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
         gt_boxes=args.gt_boxes,
         ground_truth=args.gt if args.gt_boxes else None,
         engine=args.engine,
+        precision=args.precision,
         batch_size=args.batch_size,
         num_workers=args.workers,
         device=args.device,

@@ -654,13 +654,37 @@ def _sorted_by_time(predictions: BoxPredictions) -> BoxPredictions:
 ENGINES = ("pytorch", "onnxruntime")
 
 
+class TorchPredictor:
+    """A PyTorch model run with the models stage's measured inference settings.
+
+    ``precision="auto"``: bf16 autocast + channels_last_3d for full-width models on CPUs with
+    native bf16 (2.5-3.4x faster, logits within ~1e-3), plain fp32 otherwise (slim models, or
+    ``"fp32"`` for results exactly comparable with PySlowFast).
+    """
+
+    def __init__(self, model: torch.nn.Module, precision: str = "auto") -> None:
+        from avaloc.models import choose_inference_settings, prepare_for_inference
+
+        self.settings = choose_inference_settings(model, precision)
+        self.model = prepare_for_inference(model, self.settings)
+
+    def __call__(self, inputs: Sequence[torch.Tensor], boxes: torch.Tensor) -> torch.Tensor:
+        from avaloc.models import predict_logits
+
+        return predict_logits(self.model, inputs, boxes, settings=self.settings)
+
+
 def load_predictor(
-    path: str | os.PathLike, engine: str = "pytorch", device: str | torch.device = "cpu"
+    path: str | os.PathLike,
+    engine: str = "pytorch",
+    device: str | torch.device = "cpu",
+    precision: str = "auto",
 ) -> tuple[Model, Any, int]:
     """(model, its RunConfig or None, its number of classes) from a checkpoint or ONNX file.
 
-    ``engine="pytorch"`` loads an avaloc checkpoint; ``"onnxruntime"`` an ``avaloc export``
-    ONNX file, whose metadata carries the run config of the checkpoint it came from.
+    ``engine="pytorch"`` loads an avaloc checkpoint (run as :class:`TorchPredictor` with
+    ``precision``); ``"onnxruntime"`` an ``avaloc export`` ONNX file, whose metadata carries the
+    run config of the checkpoint it came from.
     """
     if engine not in ENGINES:
         raise InputError(f"must be one of {', '.join(ENGINES)}, got {engine!r}", key="engine")
@@ -679,7 +703,7 @@ def load_predictor(
     from avaloc.engine.weights import load_model_from_checkpoint
 
     model, config = load_model_from_checkpoint(path, map_location=device)
-    return model.to(device), config, int(config.model.num_classes)
+    return TorchPredictor(model.to(device), precision), config, int(config.model.num_classes)
 
 
 def build_test_datasets(
@@ -751,6 +775,7 @@ def predict_split(
     gt_boxes: bool = False,
     ground_truth: str | os.PathLike | None = None,
     engine: str = "pytorch",
+    precision: str = "auto",
     batch_size: int | None = None,
     num_workers: int | None = None,
     device: str = "cpu",
@@ -772,7 +797,7 @@ def predict_split(
 
     if not checkpoints:
         raise InputError("at least one checkpoint is needed", key="checkpoint")
-    loaded = [load_predictor(path, engine, device) for path in checkpoints]
+    loaded = [load_predictor(path, engine, device, precision) for path in checkpoints]
     models = [model for model, _, _ in loaded]
     if config is None:
         config = loaded[0][1]
@@ -812,6 +837,7 @@ def predict_split(
         "split": split,
         "scale_sizes": [int(s) for s in scales],
         "engine": engine,
+        "precision": precision,
         "boxes": os.fspath(boxes) if boxes is not None else None,
         "score_thresh": datasets[0].config.test_detection_threshold,
         "gt_boxes": bool(gt_boxes),
