@@ -189,3 +189,26 @@ def test_timestamp_outside_the_video_is_a_bad_sample(mini_config, broken_root):
     dataset = AvaDataset(mini_config, "train")
     with pytest.raises(InputError, match="outside the video"):
         dataset[len(dataset) - 1]
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"train_crop_size": 300}, "data.train_crop_size"),
+        ({"on_bad_video": "ignore"}, "data.on_bad_video"),
+        ({"num_frames": 0}, "data.num_frames"),
+        ({"test_boxes": "oracle"}, "data.test_boxes"),
+    ],
+)
+def test_invalid_data_config_values_name_their_key(mini_config, change, key):
+    for name, value in change.items():
+        setattr(mini_config, name, value)
+    with pytest.raises(InputError) as info:
+        AvaDataset(mini_config, "train")
+    assert info.value.key == key
+
+
+def test_unknown_video_extension_lists_what_was_tried(mini_config):
+    mini_config.video_extensions = [".webm"]
+    with pytest.raises(InputError, match=r"vidA\.webm"):
+        AvaDataset(mini_config, "train")[0]
