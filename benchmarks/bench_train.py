@@ -1,14 +1,16 @@
 """Training-step speed on this CPU: fp32 vs bf16 autocast (should bf16 be a CPU default?).
 
 Times full SGD steps (forward, BCE loss, backward, optimizer) of a detection SlowFast on random
-clips with 3 boxes per clip, fp32 then bf16 autocast in the same process, and prints clips/s and
-the ratio. Usage: python benchmarks/bench_train.py [--model NAME] [--size 112] [--frames 8]
+clips with 3 boxes per clip, fp32 and bf16 autocast alternately in the same process (medians, so
+a shared machine's load hits both alike), and prints clips/s and the ratio.
+Usage: python benchmarks/bench_train.py [--model NAME] [--size 112] [--frames 8] [--steps 5]
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import statistics
 import time
 
 import torch
@@ -18,6 +20,8 @@ from avaloc.engine.config import OptimConfig
 from avaloc.engine.optim import build_optimizer
 from avaloc.models import ModelConfig, build_model
 from avaloc.seeding import torch_generator
+
+AMPS = ("fp32", "bf16")
 
 
 def make_batch(batch: int, frames: int, size: int, alpha: int, classes: int):
@@ -33,12 +37,13 @@ def make_batch(batch: int, frames: int, size: int, alpha: int, classes: int):
     return [slow, fast], torch.tensor(boxes), labels
 
 
-def time_steps(model, optimizer, inputs, boxes, labels, amp: str, steps: int) -> float:
-    context = (
-        torch.autocast("cpu", dtype=torch.bfloat16) if amp == "bf16" else contextlib.nullcontext()
-    )
-
+def make_step(model, optimizer, inputs, boxes, labels, amp: str):
     def step() -> None:
+        context = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if amp == "bf16"
+            else contextlib.nullcontext()
+        )
         with context:
             logits = model(inputs, boxes)
         loss = F.binary_cross_entropy_with_logits(logits.float(), labels)
@@ -46,11 +51,20 @@ def time_steps(model, optimizer, inputs, boxes, labels, amp: str, steps: int) ->
         loss.backward()
         optimizer.step()
 
-    step()  # warm-up
-    started = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - started) / steps
+    return step
+
+
+def interleaved_seconds(steps: dict, rounds: int) -> dict[str, float]:
+    """Median seconds per step of each variant, timed alternately (fair on a shared machine)."""
+    for step in steps.values():
+        step()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(rounds):
+        for name, step in steps.items():
+            started = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -70,9 +84,9 @@ def main() -> None:
         f"{args.model}, batch {args.batch}, {args.frames} fast frames at {args.size} px, "
         f"{torch.get_num_threads()} threads"
     )
-    seconds = {}
-    for amp in ("fp32", "bf16"):
-        seconds[amp] = time_steps(model, optimizer, inputs, boxes, labels, amp, args.steps)
+    steps = {amp: make_step(model, optimizer, inputs, boxes, labels, amp) for amp in AMPS}
+    seconds = interleaved_seconds(steps, args.steps)
+    for amp in AMPS:
         print(
             f"  {amp}: {seconds[amp] * 1000:8.1f} ms/step  {args.batch / seconds[amp]:7.2f} clips/s"
         )

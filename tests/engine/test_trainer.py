@@ -89,3 +89,10 @@ def test_metrics_are_plain_json_lines(tmp_path):
     lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
     kinds = {json.loads(line)["kind"] for line in lines}
     assert kinds == {"train", "val"}
+
+
+def test_a_fresh_run_refuses_a_directory_with_checkpoints(tmp_path):
+    config = toy_config(["train.max_iters=2", "train.eval_period=0"])
+    train(config, tmp_path, task=ToyTask())
+    with pytest.raises(InputError, match="--resume"):
+        train(config, tmp_path, task=ToyTask())

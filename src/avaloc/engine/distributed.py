@@ -12,6 +12,7 @@ whatever the world size.
 
 from __future__ import annotations
 
+import datetime
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -51,7 +52,10 @@ def init_distributed(device: str = "auto") -> DistInfo:
     else:
         chosen = torch.device("cpu")
     if world_size > 1 and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+        # Validation runs on rank 0 while the others wait at a barrier: allow it hours.
+        dist.init_process_group(
+            backend="nccl" if use_cuda else "gloo", timeout=datetime.timedelta(hours=3)
+        )
     return DistInfo(rank, world_size, local_rank, chosen)
 
 

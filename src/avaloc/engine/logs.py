@@ -40,7 +40,8 @@ def _clean(value: Any) -> Any:
 class MetricsLogger:
     """Collects records, rewrites the JSONL file on flush, mirrors scalars to TensorBoard."""
 
-    def __init__(self, run_dir: str | os.PathLike, *, enabled: bool, resume_step: int | None):
+    def __init__(self, run_dir: str | os.PathLike, *, enabled: bool, resume_step: int = 0):
+        """``resume_step`` > 0 keeps the records up to that step; 0 starts a new log."""
         self.run_dir = Path(run_dir)
         self.enabled = enabled
         self.records: list[dict[str, Any]] = []
@@ -48,7 +49,7 @@ class MetricsLogger:
         self._flushed_at = time.monotonic()
         if not enabled:
             return
-        if resume_step is not None:
+        if resume_step > 0:
             self.records = [r for r in read_metrics(run_dir) if r.get("step", 0) <= resume_step]
         from torch.utils.tensorboard import SummaryWriter
 

@@ -10,6 +10,7 @@ and resumed from its last checkpoint ends with the same weights as an uninterrup
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import sys
@@ -24,6 +25,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from avaloc.config import config_to_dict
 from avaloc.engine.checkpoint import (
     capture_rng_state,
     checkpoint_dir,
@@ -142,9 +144,16 @@ class _Checkpointer:
         iterations_per_epoch: int,
         best: float | None,
     ) -> dict[str, Any]:
+        bare = unwrap(model)
+        resolved = getattr(bare, "config", None)
         return {
-            "model_state": unwrap(model).state_dict(),
-            "model_config": self.run_config["model"],
+            "model_state": bare.state_dict(),
+            # the resolved architecture (no registry defaults left), so it rebuilds exactly
+            "model_config": (
+                config_to_dict(resolved)
+                if dataclasses.is_dataclass(resolved)
+                else self.run_config["model"]
+            ),
             "run_config": self.run_config,
             "optimizer_state": optimizer.state_dict(),
             "scheduler_state": {
@@ -204,6 +213,12 @@ def train(
     config = task.prepare(config)
 
     checkpoint_state: dict[str, Any] | None = None
+    if not resume and latest_checkpoint(run_dir) is not None:
+        raise InputError(
+            "already holds checkpoints of a run: continue it with --resume (resume=True) or "
+            "train into another directory",
+            path=run_dir,
+        )
     if resume:
         found = latest_checkpoint(run_dir)
         if found is not None:
@@ -281,7 +296,7 @@ def train(
     logger = MetricsLogger(
         run_dir,
         enabled=info.is_main,
-        resume_step=global_step if checkpoint_state is not None else 0,
+        resume_step=global_step,
     )
     if info.is_main:
         from avaloc.config import save_config

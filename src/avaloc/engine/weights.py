@@ -106,9 +106,9 @@ def load_model_from_checkpoint(
     state = load_checkpoint(path, map_location=map_location)
     config = run_config_from_dict(state["run_config"])
     if build is None:
-        from avaloc.models import build_model
+        from avaloc.models import ModelConfig, build_model
 
-        model = build_model(config.model)
+        model = build_model(load_config(ModelConfig, data=state["model_config"]))
     else:
         model = build(config)
     model.load_state_dict(state["model_state"])
