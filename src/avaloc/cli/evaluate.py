@@ -97,7 +97,7 @@ def _print_table(result: FrameMapResult) -> None:
     print(f"{'id':>4}  {'name':<42} {'AP':>7} {'num GT':>7}  tie range")
     for class_id, entry in result.per_class.items():
         spread = ""
-        if entry.ap is not None and entry.ap_best is not None and entry.ap_best != entry.ap_worst:
+        if entry.ap is not None and _fmt(entry.ap_best) != _fmt(entry.ap_worst):
             spread = f"[{_fmt(entry.ap_worst)}, {_fmt(entry.ap_best)}]"
         print(
             f"{class_id:>4}  {entry.name[:42]:<42} {_fmt(entry.ap):>7} {entry.num_gt:>7}  {spread}"
@@ -109,7 +109,7 @@ def _summary(result: FrameMapResult, gt_rows: int, pred_rows: int, seconds: floa
     with_gt = sum(1 for r in result.per_class.values() if r.ap is not None)
     parts = [
         f"frame-mAP@0.5 ({result.protocol}): {_fmt(result.mAP)} over {with_gt} classes with GT",
-        f"{gt_rows} GT rows, {pred_rows} prediction rows read in {seconds:.2f} s",
+        f"{gt_rows} GT rows, {pred_rows} prediction rows, read and evaluated in {seconds:.2f} s",
     ]
     if abs(result.mAP_best - result.mAP_worst) > 1e-9:
         parts.append(
