@@ -34,7 +34,6 @@ from avaloc.synthetic.script import (
     CLIP_CLASSES,
     FPS,
     ScriptConfig,
-    VideoScript,
     clip_script,
     sample_script,
 )
@@ -99,10 +98,9 @@ def video_ids(seed: int, count: int) -> list[str]:
     return ids
 
 
-def keyframe_annotations(
-    scene_script: VideoScript, scene, video_id: str
-) -> tuple[list[tuple], list[int]]:
-    """GT rows and excluded timestamps of one video from its script and scene."""
+def keyframe_annotations(scene: Scene, video_id: str) -> tuple[list[tuple], list[int]]:
+    """GT rows and excluded timestamps of one video, from its figures' masks at the keyframes."""
+    scene_script = scene.script
     rows: list[tuple] = []
     excluded: list[int] = []
     width, height = scene_script.width, scene_script.height
@@ -147,7 +145,7 @@ def _render_video(args: tuple[int, int, str, Preset, str, ScriptConfig, bool]) -
     if render:
         path = Path(out_dir) / "videos" / f"{video_id}.mp4"
         frames = write_video(path, iterate_frames(scene), FPS)
-    rows, excluded = keyframe_annotations(scene.script, scene, video_id)
+    rows, excluded = keyframe_annotations(scene, video_id)
     return VideoResult(video_id, rows, excluded, frames, time.process_time() - started)
 
 
@@ -286,7 +284,7 @@ def generate_dataset(
     written += [path for path, _, _ in clips]
     summary = _summary(spec, seed, videos, counts, len(clips))
     with atomic_write(out / "README.md") as handle:
-        handle.write(_readme(spec, seed, splits, counts, len(clips), summary))
+        handle.write(_readme(spec, seed, splits, counts, summary, render_videos))
     written.append("README.md")
     for stale in sorted(set(old_files) - set(written) - {MANIFEST}):
         stale_path = out / stale
@@ -326,8 +324,8 @@ def _readme(
     seed: int,
     splits: dict[str, list[VideoResult]],
     counts: dict[str, Counter],
-    clips: int,
     summary: str,
+    rendered: bool,
 ) -> str:
     lines = [
         f"# avaloc synthetic AVA miniature (preset `{spec.name}`, seed {seed})",
@@ -366,6 +364,7 @@ def _readme(
             f"| {c.action_id} | {c.name} | {counts['train'].get(c.action_id, 0)} | "
             f"{counts['val'].get(c.action_id, 0)} |"
         )
+    if not rendered:
+        lines += ["", "Generated with `--annotations-only`: no videos or clips were written."]
     lines.append("")
-    del clips
     return "\n".join(lines)

@@ -65,7 +65,6 @@ class VideoScript:
     height: int
     num_frames: int
     tracks: list[Track]
-    seed_words: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -481,7 +480,7 @@ def sample_script(
         integrate_positions(track)
         if truncate_when_gone(track, width):
             kept.append(track)
-    return VideoScript(width, height, num_frames, kept, ())
+    return VideoScript(width, height, num_frames, kept)
 
 
 # Single-label clips for clip-classification pre-training: one recipe per class.
@@ -562,4 +561,4 @@ def clip_script(
         tracks = [Track(0, look, ground, segments, x0, chair_x=chair)]
     for track in tracks:
         integrate_positions(track)
-    return VideoScript(width, height, num_frames, tracks, ())
+    return VideoScript(width, height, num_frames, tracks)
