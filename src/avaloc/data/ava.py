@@ -86,7 +86,14 @@ def clip_around(
             f"{start_second:g})",
             path=source.path,
         )
-    indices = clip_frame_indices(
+    return source.read_frames(clip_indices(source, center, config, shift=shift))
+
+
+def clip_indices(
+    source: FrameSource, center: int, config: DataConfig, *, shift: int = 0
+) -> np.ndarray:
+    """Frame indices of the configured clip centred on frame ``center`` of ``source``."""
+    return clip_frame_indices(
         center,
         config.num_frames,
         config.sampling_rate,
@@ -95,7 +102,6 @@ def clip_around(
         shift=shift,
         total_frames=source.num_frames,
     )
-    return source.read_frames(indices)
 
 
 def build_train_transform(config: DataConfig) -> TrainTransform:

@@ -15,11 +15,11 @@ from typing import Any
 import torch
 from torchvision.transforms.v2 import functional as F
 
-from avaloc.data.ava import SeededDataset, SkipCounter, build_train_transform
+from avaloc.data.ava import SeededDataset, SkipCounter, build_train_transform, clip_indices
 from avaloc.data.config import DataConfig
 from avaloc.errors import InputError
 from avaloc.transforms import normalize, pack_pathway, short_side_scale, to_boxes, to_video
-from avaloc.video import clip_frame_indices, open_video
+from avaloc.video import open_video
 
 
 def read_clip_list(path: str | Path) -> list[tuple[str, int]]:
@@ -101,15 +101,7 @@ class ClipClassificationDataset(SeededDataset):
         else:
             start = max(reader.num_frames - window, 0) // 2
         center = start + window // 2
-        indices = clip_frame_indices(
-            center,
-            config.num_frames,
-            config.sampling_rate,
-            fps=reader.fps,
-            sampling_fps=config.sampling_fps,
-            total_frames=reader.num_frames,
-        )
-        frames = reader.read_frames(indices)
+        frames = reader.read_frames(clip_indices(reader, center, config))
         if self.train:
             clip = self.transform(frames, None, generator).clip
         else:
