@@ -121,7 +121,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--gt", help="ground-truth CSV (for --evaluate, and for --gt-boxes)")
     parser.add_argument("--label-map", help="label map for --evaluate (default: the data's)")
-    parser.add_argument("--excluded", help="excluded timestamps CSV for --evaluate")
+    parser.add_argument(
+        "--excluded",
+        help="excluded timestamps CSV for --evaluate (default: the split's, as the prediction)",
+    )
     parser.add_argument("--json", help="with --evaluate: write the result JSON here")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument(
@@ -208,18 +211,25 @@ def run(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace, config) -> None:
     from avaloc.evaluation import evaluate_files
 
-    label_map = args.label_map
-    if label_map is None:
+    label_map, excluded = args.label_map, args.excluded
+    if label_map is None or excluded is None:
         if config is None:
             from avaloc.engine.predict import load_predictor
 
             _, config, _ = load_predictor(args.checkpoint[0], args.engine, args.device)
-        if config is None:
+        if config is None and label_map is None:
             raise InputError("--evaluate needs --label-map (the model carries no config)")
+    if label_map is None:
         label_map = config.data.path(config.data.label_map)
-    evaluation = evaluate_files(args.gt, args.out, label_map, args.excluded)
+    if excluded is None and config is not None:
+        # the keyframes the prediction skipped must not count as misses
+        name = config.data.train_excluded if args.data == "train" else config.data.val_excluded
+        if name is not None and config.data.path(name).is_file():
+            excluded = config.data.path(name)
+    evaluation = evaluate_files(args.gt, args.out, label_map, excluded)
     result = evaluation.result
-    print(f"frame-mAP@0.5 {result.mAP:.4f} ({args.gt}, {len(result.per_class)} classes)")
+    shown = f", excluded {excluded}" if excluded else ""
+    print(f"frame-mAP@0.5 {result.mAP:.4f} ({args.gt}, {len(result.per_class)} classes{shown})")
     if args.json:
         from avaloc.fileio import atomic_write
 
