@@ -212,3 +212,24 @@ def test_unknown_video_extension_lists_what_was_tried(mini_config):
     mini_config.video_extensions = [".webm"]
     with pytest.raises(InputError, match=r"vidA\.webm"):
         AvaDataset(mini_config, "train")[0]
+
+
+def test_train_augment_off_gives_the_test_view():
+    """The Table 2 baseline trains on the deterministic test-time view."""
+    import numpy as np
+    import torch
+
+    from avaloc.data import DataConfig, build_train_transform
+
+    config = DataConfig(train_augment=False, test_scale=64, train_scales=[96], train_crop_size=80)
+    transform = build_train_transform(config)
+    frames = np.random.default_rng(0).integers(0, 255, (4, 48, 96, 3), dtype=np.uint8)
+    boxes = np.array([[10.0, 5.0, 40.0, 45.0]])
+    first = transform(frames, boxes, torch.Generator().manual_seed(1))
+    second = transform(frames, boxes, torch.Generator().manual_seed(2))
+    assert tuple(first.clip.shape) == (3, 4, 64, 128)  # short side 64, whole frame
+    assert torch.equal(first.clip, second.clip) and not first.flipped
+    scale = 64 / 48
+    np.testing.assert_allclose(
+        first.boxes.numpy(), [[10 * scale, 5 * scale, 40 * scale, 60.0]], rtol=1e-5
+    )

@@ -104,7 +104,16 @@ def clip_indices(
     )
 
 
-def build_train_transform(config: DataConfig) -> TrainTransform:
+def build_train_transform(config: DataConfig) -> TrainTransform | TestTransform:
+    """The training view; with ``train_augment`` off, the deterministic test-time view."""
+    if not config.train_augment:
+        return TestTransform(
+            scale=config.test_scale,
+            flip=False,
+            mean=tuple(config.mean),
+            std=tuple(config.std),
+            min_box_size=config.min_box_size,
+        )
     return TrainTransform(
         scales=tuple(config.train_scales),
         crop_size=config.train_crop_size,

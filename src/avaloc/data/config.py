@@ -62,6 +62,9 @@ class DataConfig:
     #: training: the window moves by a random shift in [-j, j] frames (at sampling_fps).
     temporal_jitter: int = 0
     # -- augmentation
+    #: False trains on the test-time view (short side at test_scale, whole frame, no flip):
+    #: the "no augmentation" baseline of the report's Table 2.
+    train_augment: bool = True
     train_scales: list[int] = field(default_factory=lambda: [224, 256, 320])
     train_crop_size: int = 224
     flip_prob: float = 0.5
