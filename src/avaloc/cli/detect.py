@@ -27,6 +27,12 @@ def _add_config_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="KEY=VALUE",
         help="override a config key, e.g. --set min_size=360 --set train.max_iters=500",
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch CPU threads (on a shared, oversubscribed machine 1 is often several "
+        "times faster than the default)",
+    )
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -94,7 +100,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace):
+    import torch
+
     from avaloc.detect.train import resolve_detector_config
+
+    if args.threads is not None:
+        if args.threads < 1:
+            raise InputError("--threads must be >= 1")
+        torch.set_num_threads(args.threads)
 
     overrides = list(args.overrides)
     if args.backbone:

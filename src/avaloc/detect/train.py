@@ -52,7 +52,7 @@ METRICS_FILE = "metrics.jsonl"
 FINAL_WEIGHTS = "detector.pt"
 _STEP_NAME = re.compile(r"^step_(\d{8,})\.pt$")
 _KEEP_CHECKPOINTS = 2
-_SAMPLE_STREAM, _AUGMENT_STREAM, _MODEL_STREAM = 0, 1, 2
+_SAMPLE_STREAM, _AUGMENT_STREAM, _MODEL_STREAM, _INIT_STREAM = 0, 1, 2, 3
 
 
 class PersonBoxes:
@@ -197,7 +197,7 @@ def training_step(
             [p for p in model.parameters() if p.requires_grad], clip_grad_norm
         )
     optimizer.step()
-    return {"loss": float(total), **{k: float(v) for k, v in losses.items()}}
+    return {"loss": total.item(), **{k: v.item() for k, v in losses.items()}}
 
 
 def make_optimizer(model: FasterRCNN, cfg: DetectorConfig) -> torch.optim.SGD:
@@ -288,7 +288,10 @@ def train_detector(
         model.load_state_dict(state["model_state"])
         start = int(state["iteration"])
     else:
-        model = build_detector(cfg)
+        # Random initialisation from (seed, init stream), not from the global RNG state.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(numpy_generator(cfg.train.seed, _INIT_STREAM).integers(2**62)))
+            model = build_detector(cfg)
         start = 0
     optimizer = make_optimizer(model, cfg)
     if state is not None:
