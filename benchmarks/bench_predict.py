@@ -21,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from avaloc.config import config_to_dict
 from avaloc.data import DataConfig
 from avaloc.engine.checkpoint import save_checkpoint
 from avaloc.engine.config import RunConfig, run_config_to_dict
@@ -41,7 +42,12 @@ def make_checkpoints(folder: Path, data: DataConfig, count: int) -> list[Path]:
         model = build_model(model_config, generator=torch_generator(seed)).eval()
         config = run_config_to_dict(RunConfig(data=data, model=model_config))
         path = folder / f"model{seed}.pt"
-        save_checkpoint({"model_state": model.state_dict(), "run_config": config}, path)
+        state = {
+            "model_state": model.state_dict(),
+            "model_config": config_to_dict(model.config),
+            "run_config": config,
+        }
+        save_checkpoint(state, path)
         inputs = example_inputs(2, 8, 112, 149)
         export_onnx(model, path.with_suffix(".onnx"), inputs, metadata={"run_config": config})
         paths.append(path)

@@ -18,6 +18,7 @@ pytest.importorskip("avaloc.data")
 pytest.importorskip("avaloc.models")
 
 from avaloc.cli.main import main
+from avaloc.config import config_to_dict
 from avaloc.data import AvaDataset, DataConfig, collate_detection
 from avaloc.engine.checkpoint import save_checkpoint
 from avaloc.engine.config import RunConfig, run_config_to_dict
@@ -83,9 +84,12 @@ def mini(tmp_path_factory):
             model.head.fc.weight.normal_(0, 2.0, generator=torch_generator(seed, 1))
         config = RunConfig(data=data, model=model_config)
         path = root / f"model{seed}.pt"
-        save_checkpoint(
-            {"model_state": model.state_dict(), "run_config": run_config_to_dict(config)}, path
-        )
+        state = {
+            "model_state": model.state_dict(),
+            "model_config": config_to_dict(model.config),  # resolved, as the trainer saves it
+            "run_config": run_config_to_dict(config),
+        }
+        save_checkpoint(state, path)
         checkpoints.append(path)
     return {"root": root, "data": data, "checkpoints": checkpoints}
 
