@@ -433,7 +433,7 @@ class PredictionSummary:
 
     def line(self) -> str:
         resumed = (
-            f", {self.resumed_videos} videos taken from a previous run"
+            f", {self.resumed_videos} video(s) taken from a previous run"
             if self.resumed_videos
             else ""
         )
