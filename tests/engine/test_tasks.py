@@ -3,15 +3,21 @@ clip-classification pre-training, fine-tuning from it, the CLI, and checkpoint r
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from avaloc.cli.main import main
-from avaloc.engine import load_checkpoint, load_model_from_checkpoint, load_run_config, train
+from avaloc.engine import (
+    latest_checkpoint,
+    load_checkpoint,
+    load_model_from_checkpoint,
+    load_run_config,
+    train,
+)
 from avaloc.engine.tasks import DetectionTask
 from avaloc.formats import read_ground_truth
 
@@ -67,26 +73,6 @@ def test_validation_rows_cover_every_val_box_and_class(tiny):
     assert got == keys
 
 
-def oracle_rows(gt: pd.DataFrame) -> pd.DataFrame:
-    rows = gt[["video_id", "timestamp", "x1", "y1", "x2", "y2", "action_id"]].copy()
-    rows["score"] = 1.0
-    return rows
-
-
-@pytest.mark.slow
-def test_detection_training_run_and_reload(tiny, tmp_path):
-    config = tiny_config(tiny, "train.max_iters=2", "train.eval_at_start=true")
-    result = train(config, tmp_path / "det")
-    assert result.global_step == 2
-    assert [v["step"] for v in result.validations] == [0, 2]
-    assert all(0.0 <= v["mAP"] <= 1.0 for v in result.validations)
-    model, loaded = load_model_from_checkpoint(result.last_checkpoint)
-    assert loaded.model.num_classes == 20 and not model.training
-    state = load_checkpoint(result.last_checkpoint)
-    for name, tensor in model.state_dict().items():
-        assert torch.equal(tensor, state["model_state"][name])
-
-
 @pytest.mark.slow
 def test_pretraining_then_fine_tuning_drops_the_classification_head(tiny, tmp_path, capsys):
     pretrain = tiny_config(
@@ -133,20 +119,22 @@ def test_cli_wrong_head_for_task_is_an_input_error(tiny, tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_cli_train_then_plot_log(tiny, tmp_path, capsys):
+def test_cli_detection_run_reload_and_plot_log(tiny, tmp_path, capsys):
     out = tmp_path / "run"
-    code = main(
-        [
-            "train",
-            "--config",
-            str(TINY),
-            "--out",
-            str(out),
-            f"data.root={tiny}",
-            *FAST,
-            "train.max_iters=1",
-        ]
-    )
+    args = ["train", "--config", str(TINY), "--out", str(out), f"data.root={tiny}", *FAST]
+    code = main([*args, "train.max_iters=2", "train.eval_at_start=true"])
     assert code == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    val = [r for r in records if r["kind"] == "val"]
+    assert [r["step"] for r in val] == [0, 2] and all(0 <= r["mAP"] <= 1 for r in val)
+    last = latest_checkpoint(out)
+    model, loaded = load_model_from_checkpoint(last)
+    assert loaded.model.num_classes == 20 and not model.training
+    state = load_checkpoint(last)
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(tensor, state["model_state"][name])
     assert main(["plot-log", str(out)]) == 0
     assert (out / "plots" / "loss.png").is_file() and (out / "plots" / "val_mAP.png").is_file()
+    # A second fresh run into the same directory is refused (exit 2), --resume is not.
+    assert main(args) == 2
+    assert "--resume" in capsys.readouterr().err
