@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -19,6 +20,7 @@ from avaloc.engine import (
     train,
 )
 from avaloc.engine.tasks import DetectionTask
+from avaloc.evaluation import frame_map
 from avaloc.formats import read_ground_truth
 
 REPO = Path(__file__).resolve().parents[2]
@@ -71,6 +73,21 @@ def test_validation_rows_cover_every_val_box_and_class(tiny):
     keys = {tuple(np.round(r, 3)) for r in boxes[["timestamp", "x1", "y1", "x2", "y2"]].to_numpy()}
     got = {tuple(np.round(r, 3)) for r in rows[["timestamp", "x1", "y1", "x2", "y2"]].to_numpy()}
     assert got == keys
+    # Oracle: score 1 exactly where the GT has the (box, class): the rows' keys, boxes and
+    # class ids are what the evaluator matches, so frame-mAP must be 1.
+    key = ["video_id", "timestamp", "action_id", "bx1", "by1", "bx2", "by2"]
+
+    def with_key(frame: pd.DataFrame) -> pd.DataFrame:
+        rounded = frame[["x1", "y1", "x2", "y2"]].round(3).to_numpy()
+        return frame.assign(
+            bx1=rounded[:, 0], by1=rounded[:, 1], bx2=rounded[:, 2], by2=rounded[:, 3]
+        )
+
+    truth = with_key(gt)[key].drop_duplicates().assign(hit=1.0)
+    oracle = with_key(rows).merge(truth, on=key, how="left")
+    oracle["score"] = oracle["hit"].fillna(0.0)
+    result = frame_map(gt, oracle[rows.columns], task.validation_dataset(config).label_map)
+    assert result.mAP == pytest.approx(1.0)
 
 
 @pytest.mark.slow
