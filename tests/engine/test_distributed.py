@@ -45,12 +45,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def launch(run_dir: Path, processes: int, batch: int) -> None:
+def launch(run_dir: Path, processes: int, batch: int, iters: int = 12, *extra: str) -> None:
     # No dropout and no BN in the toy model: the only difference between the two runs is the
     # order of float32 additions (per-rank means then an all-reduce vs one mean of 2b terms).
     overrides = [
+        *extra,
         f"train.batch_size={batch}",
-        "train.max_iters=12",
+        f"train.max_iters={iters}",
         "train.eval_period=0",
         "train.deterministic=true",
         "optim.max_epoch=2",
@@ -78,7 +79,9 @@ def launch(run_dir: Path, processes: int, batch: int) -> None:
 @pytest.mark.slow
 def test_two_gloo_processes_match_one_process_with_twice_the_batch(tmp_path):
     launch(tmp_path / "single", 1, 8)
-    launch(tmp_path / "ddp", 2, 4)
+    # The DDP run stops after 6 iterations (mid-epoch) and resumes: the resume path of DDP too.
+    launch(tmp_path / "ddp", 2, 4, 6)
+    launch(tmp_path / "ddp", 2, 4, 12, "--resume")
     single = load_checkpoint(latest_checkpoint(tmp_path / "single"))
     ddp = load_checkpoint(latest_checkpoint(tmp_path / "ddp"))
     assert ddp["world_size"] == 2 and ddp["global_step"] == single["global_step"] == 12

@@ -122,6 +122,18 @@ def _config_differences(a: dict, b: dict, prefix: str = "") -> list[str]:
     return out
 
 
+def _gather_rng_states(info: DistInfo) -> list[dict[str, Any]]:
+    """Every rank's global RNG state, on every rank (a collective call under DDP)."""
+    state = capture_rng_state()
+    if not info.distributed:
+        return [state]
+    import torch.distributed as dist
+
+    gathered: list[Any] = [None] * info.world_size
+    dist.all_gather_object(gathered, state)
+    return gathered
+
+
 class _Checkpointer:
     """Rank-0 checkpoint writing: periodic files, pruning, and the best one."""
 
@@ -163,7 +175,8 @@ class _Checkpointer:
                 "lr": optimizer.param_groups[0]["lr"],
             },
             "scaler_state": scaler.state_dict() if scaler.is_enabled() else {},
-            "rng_state": capture_rng_state(),
+            # one RNG state per rank (dropout draws differ across ranks), rank order
+            "rng_states": _gather_rng_states(self.info),
             "epoch": epoch,
             "iteration": iteration,
             "global_step": global_step,
@@ -283,7 +296,7 @@ def train(
         best = checkpoint_state.get("best_metric")
         if checkpoint_state["scheduler_state"]["iterations_per_epoch"] != iterations:
             raise InputError("the training set changed size since the checkpoint; cannot resume")
-        restore_rng_state(checkpoint_state["rng_state"])
+        restore_rng_state(checkpoint_state["rng_states"][info.rank])
     else:
         torch.manual_seed(_seed_int(train_cfg.seed, _DROPOUT_STREAM, info.rank))
 
