@@ -96,3 +96,30 @@ def test_a_fresh_run_refuses_a_directory_with_checkpoints(tmp_path):
     train(config, tmp_path, task=ToyTask())
     with pytest.raises(InputError, match="--resume"):
         train(config, tmp_path, task=ToyTask())
+
+
+def test_gradient_clipping_bounds_every_update(tmp_path):
+    from engine_toy import toy_model
+
+    from avaloc.engine.trainer import _seed_int
+
+    with torch.random.fork_rng():
+        torch.manual_seed(_seed_int(0))  # the trainer's initial weights for seed 0
+        initial = toy_model().state_dict()
+    config = toy_config(["optim.max_epoch=1", "optim.clip_grad_norm=1e-6", "train.eval_period=0"])
+    train(config, tmp_path, task=ToyTask())
+    final = load_checkpoint(latest_checkpoint(tmp_path))["model_state"]
+    # 8 Nesterov steps of lr <= 0.2 with |g| <= 1e-6 (momentum buffer <= 10 |g|) move a weight
+    # by at most 8 * 0.2 * (1 + 0.9 * 10) * 1e-6 = 1.6e-5, plus a negligible weight decay term;
+    # unclipped, the same run moves weights by > 0.1.
+    moved = max((final[k] - v).abs().max().item() for k, v in initial.items())
+    assert 0 < moved < 2e-5
+
+
+def test_bf16_autocast_trains_on_cpu_and_fp16_needs_cuda(tmp_path):
+    result = train(
+        toy_config(["train.amp=bf16", "optim.max_epoch=2"]), tmp_path / "bf16", task=ToyTask()
+    )
+    assert result.last_loss < result.first_loss
+    with pytest.raises(InputError, match=r"train\.amp"):
+        train(toy_config(["train.amp=fp16"]), tmp_path / "fp16", task=ToyTask())
