@@ -114,6 +114,11 @@ def test_resumed_run_matches_an_uninterrupted_one(people_data, tmp_path) -> None
     assert [r["step"] for r in records if r["kind"] == "train"] == [1, 2, 3, 4]
     assert records[-1]["kind"] == "summary"
     assert (tmp_path / "cut" / "config.yaml").is_file()
+    # Starting over removes the old checkpoints (they would otherwise be resumed later).
+    restart = _tiny_config(max_iters=1, checkpoint_every=0)
+    train_detector(restart, rows, video_dir, tmp_path / "cut", resume=False, progress=False)
+    remaining = sorted(p.name for p in (tmp_path / "cut" / "checkpoints").iterdir())
+    assert remaining == ["step_00000001.pt"]
 
 
 def test_train_refuses_hog_and_empty_ground_truth(people_data, tmp_path) -> None:

@@ -53,7 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--annotations", required=True, help="AVA ground-truth CSV")
     train.add_argument("--video-dir", required=True, help="folder of <video_id>.<ext> videos")
     train.add_argument("--run-dir", required=True, help="output folder (checkpoints, logs)")
-    train.add_argument("--no-resume", action="store_true", help="ignore existing checkpoints")
+    train.add_argument(
+        "--no-resume", action="store_true", help="start over (deletes RUN_DIR's old checkpoints)"
+    )
     _add_config_arguments(train)
     train.set_defaults(func=run_train)
 

@@ -271,13 +271,17 @@ def train_detector(
 
     With ``resume`` and a checkpoint in ``run_dir``, continues from it (the run's own config
     and weights win over ``cfg``'s; ``train.max_iters`` and ``train.time_budget_s`` of ``cfg``
-    apply, so a finished run can be extended).
+    apply, so a finished run can be extended). ``resume=False`` deletes the old checkpoints.
     """
     validate_detector_config(cfg)
     if cfg.backbone == "hog":
         raise InputError("the HOG detector has fixed weights and cannot be trained", key="backbone")
     run_dir = Path(run_dir)
-    found = _checkpoints(run_dir) if resume else []
+    found = _checkpoints(run_dir)
+    if not resume:  # starting over: old checkpoints would otherwise outrank the new ones
+        for _, old in found:
+            old.unlink()
+        found = []
     state: dict[str, Any] | None = load_training_state(found[-1][1]) if found else None
     if state is not None:
         saved = config_from_checkpoint(state)
