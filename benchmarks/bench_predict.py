@@ -5,9 +5,10 @@ ground-truth boxes. Models: slim SlowFast R50 (width 8, 8 fast / 2 slow frames),
 initialisations saved as avaloc checkpoints and exported to ONNX; speed does not depend on the
 weights. Scales: 112 (the synthetic configs' test scale) and 112,128,160 (the report's
 224,256,320 halved). Every figure is one whole ``predict_split`` run (decoding, model, CSV),
-best of ``--repeat``, in this process; ratios are against the 1-scale, 1-model PyTorch run.
+best of ``--repeat`` interleaved rounds, in this process; ratios are against the 1-scale,
+1-model PyTorch run.
 
-    .venv/bin/python benchmarks/bench_predict.py [--repeat 2] [--threads 2]
+    .venv/bin/python benchmarks/bench_predict.py [--repeat 3] [--threads 2]
 
 On a shared CPU the absolute figures move with the load; the ratios are the useful part.
 """
@@ -54,7 +55,7 @@ def make_checkpoints(folder: Path, data: DataConfig, count: int) -> list[Path]:
     return paths
 
 
-def loader_only(data: DataConfig, scales: list[int]) -> tuple[int, float]:
+def loader_only(data: DataConfig, scales: tuple[int, ...]) -> tuple[int, float]:
     """Decode + transform every keyframe at every scale, no model: the data share of a run."""
     datasets = build_test_datasets(data, "train", scales, gt_boxes=True)
     start = time.perf_counter()
@@ -66,7 +67,7 @@ def loader_only(data: DataConfig, scales: list[int]) -> tuple[int, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=2, help="runs per case (best is kept)")
+    parser.add_argument("--repeat", type=int, default=3, help="rounds over the cases (best kept)")
     parser.add_argument("--threads", type=int, default=2, help="torch / onnxruntime threads")
     parser.add_argument("--batch-size", type=int, default=4)
     args = parser.parse_args()
@@ -84,7 +85,7 @@ def main() -> None:
             train_excluded=None,
         )
         checkpoints = make_checkpoints(folder, data, 2)
-        one, three = [112], [112, 128, 160]
+        one, three = (112,), (112, 128, 160)
         print(
             f"torch {torch.__version__}, {args.threads} threads, batch {args.batch_size}; "
             f"data: synthetic tiny, train split, GT boxes; model: slim SlowFast R50 (width 8)"
@@ -101,29 +102,30 @@ def main() -> None:
             ("onnxruntime", three, 1),
             ("onnxruntime", one, 2),
         ]
-        baseline = None
-        print(
-            f"{'engine':<12} {'scales':<12} {'models':>6} {'keyframes':>9} {'kf/s':>8} {'ratio':>6}"
-        )
-        for engine, scales, models in cases:
-            paths = checkpoints[:models]
-            if engine == "onnxruntime":
-                paths = [p.with_suffix(".onnx") for p in paths]
-            best = float("inf")
-            keyframes = 0
-            for run in range(args.repeat):
-                config = RunConfig(data=data, model=ModelConfig(width_per_group=8))
+        best = {case: float("inf") for case in cases}
+        keyframes = {}
+        for run in range(args.repeat):  # interleaved, so a change of load hits every case
+            for case in cases:
+                engine, scales, models = case
+                paths = checkpoints[:models]
+                if engine == "onnxruntime":
+                    paths = [p.with_suffix(".onnx") for p in paths]
                 summary = predict_split(
                     paths, folder / f"pred_{engine}_{len(scales)}_{models}_{run}.csv",
-                    config=config, split="train", scales=scales, gt_boxes=True, engine=engine,
+                    config=RunConfig(data=data, model=ModelConfig(width_per_group=8)),
+                    split="train", scales=scales, gt_boxes=True, engine=engine,
                     batch_size=args.batch_size, num_workers=0, progress=False,
                 )  # fmt: skip
-                best = min(best, summary.seconds)
-                keyframes = summary.keyframes
-            rate = keyframes / best
-            baseline = baseline or rate
+                best[case] = min(best[case], summary.seconds)
+                keyframes[case] = summary.keyframes
+        header = f"{'engine':<12} {'scales':<12} {'models':>6} {'keyframes':>9}"
+        print(f"{header} {'kf/s':>8} {'ratio':>6}")
+        baseline = keyframes[cases[0]] / best[cases[0]]
+        for case in cases:
+            engine, scales, models = case
+            rate = keyframes[case] / best[case]
             print(
-                f"{engine:<12} {','.join(map(str, scales)):<12} {models:>6} {keyframes:>9} "
+                f"{engine:<12} {','.join(map(str, scales)):<12} {models:>6} {keyframes[case]:>9} "
                 f"{rate:8.2f} {rate / baseline:6.2f}"
             )
 
