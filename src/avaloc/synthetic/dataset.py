@@ -310,12 +310,15 @@ def _summary(
 ) -> str:
     total = counts["train"] + counts["val"]
     frames = sum(v.frames for v in videos)
-    ratio = max(total.values()) / max(1, min(total.get(c.action_id, 0) for c in CLASSES))
+    present = [total[c.action_id] for c in CLASSES if total.get(c.action_id, 0) > 0]
+    absent = len(CLASSES) - len(present)
+    ratio = max(present, default=0) / max(1, min(present, default=1))
+    tail = f"head/rarest class {ratio:.0f}x" + (f" ({absent} classes absent)" if absent else "")
     instances = sum(len({(r[0], r[1], r[7]) for r in v.rows}) for v in videos)
     return (
         f"synth {spec.name} seed {seed}: {len(videos)} videos ({frames} frames), "
         f"{instances} person instances, {sum(total.values())} labels, "
-        f"head/rarest class {ratio:.0f}x, {clips} clips"
+        f"{tail}, {clips} clips"
     )
 
 
