@@ -71,6 +71,8 @@ def test_ava_table2_rows_differ_only_where_the_report_says():
     assert (rows["model3"].balance.cpia, rows["model3"].balance.ls) == (False, True)
     assert (rows["model4"].balance.cpia, rows["model4"].balance.ls) == (True, True)
     assert rows["model1"].data.flip_prob == 0 and rows["model3"].data.flip_prob == 0.5
+    assert not rows["model1"].data.train_augment and not rows["model2"].data.train_augment
+    assert rows["model3"].data.train_augment and rows["model3"].data.temporal_jitter > 0
     assert rows["model5"] == rows["model4"]  # multi-scale testing changes only the test
     assert rows["model6"].data.train_annotations != rows["model4"].data.train_annotations
     for config in rows.values():
