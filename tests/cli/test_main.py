@@ -76,3 +76,17 @@ def test_bad_file_is_one_line_exit_2(tmp_path):
         "(video_id,timestamp,x1,y1,x2,y2,action_id,person_id), found 5\n"
     )
     assert result.stdout == ""
+
+
+def test_a_verb_builds_only_its_own_parser():
+    """`avaloc evaluate` and `avaloc info` must not pay for importing torch."""
+    code = (
+        "import sys; from avaloc.cli.main import build_parser; "
+        "build_parser('evaluate'); build_parser('info'); print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.stdout.strip() == "False", result.stderr
+    result = run_cli("plot-log", "--help")
+    assert result.returncode == 0 and "run_dir" in result.stdout

@@ -26,7 +26,29 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _verb_modules() -> list[str]:
+    return [
+        info.name
+        for info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name)
+        if not info.name.startswith("_") and info.name not in _NOT_VERBS
+    ]
+
+
+def _requested_verb(argv: Sequence[str]) -> str | None:
+    """The module of the verb in ``argv`` (``plot-log`` -> ``plot_log``), if it names one."""
+    first = next((a for a in argv if not a.startswith("-")), None)
+    if first is None:
+        return None
+    module = first.replace("-", "_")
+    return module if module in _verb_modules() else None
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser with every verb, or with just the verb module ``only``.
+
+    Verb modules may import heavy stages (torch, torchvision); building the parser for the one
+    verb being run keeps ``avaloc evaluate`` or ``avaloc info`` from paying for all of them.
+    """
     parser = _Parser(
         prog="avaloc",
         description="Spatio-temporal action localization in the AVA format: detect persons, "
@@ -34,10 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"avaloc {avaloc.__version__}")
     subparsers = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for module_info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
-        if module_info.name.startswith("_") or module_info.name in _NOT_VERBS:
+    for name in _verb_modules():
+        if only is not None and name != only:
             continue
-        module = importlib.import_module(f"avaloc.cli.{module_info.name}")
+        module = importlib.import_module(f"avaloc.cli.{name}")
         register = getattr(module, "register", None)
         if register is not None:
             register(subparsers)
@@ -45,7 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    verb = _requested_verb(argv)
+    if verb is None and "--version" in argv:
+        verb = ""  # no verb module is needed to print the version
+    parser = build_parser(verb)
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:
         parser.print_help()
