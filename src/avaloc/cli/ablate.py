@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from avaloc.cli.common import add_job_config_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,20 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "seeds, mAP split into head/middle/tail classes by training frequency). Re-running into "
         "the same OUT resumes.",
     )
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument(
-        "--config",
-        default=None,
-        help="a quickstart-style YAML (default: the embedded quickstart config)",
-    )
+    add_job_config_arguments(parser)
     parser.add_argument("--seeds", type=int, default=3, help="fine-tuning seeds per row (3)")
     parser.add_argument("--rows", default="1,2,3,4,5,6", help="comma-separated rows to run")
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="config overrides, e.g. synth.preset=small",
-    )
     parser.set_defaults(func=run)
 
 

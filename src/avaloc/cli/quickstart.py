@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from avaloc.cli.common import add_job_config_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -14,18 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "ensemble, evaluate, and write DIR/report.json, report.md and report.html. Re-running "
         "into the same DIR resumes finished and interrupted stages.",
     )
-    parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument(
-        "--config",
-        default=None,
-        help="a quickstart YAML (default: the embedded slim CPU configuration)",
-    )
-    parser.add_argument(
-        "overrides",
-        nargs="*",
-        metavar="KEY=VALUE",
-        help="config overrides, e.g. synth.preset=small finetune.optim.max_epoch=2",
-    )
+    add_job_config_arguments(parser)
     parser.set_defaults(func=run)
 
 
