@@ -63,7 +63,7 @@ def balance_stats(data_dir: Path, out: Path, finetune: RunConfig) -> dict[str, A
         finetune.balance,
         source="synthetic train",
     )
-    return json.loads((out / "stats" / "stats.json").read_text()) if report else {}
+    return report.stats
 
 
 def train_person_detector(data_dir: Path, out: Path, cfg: DetectorConfig):
