@@ -34,10 +34,10 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torchvision.ops import roi_align
 
 from avaloc.errors import InputError
 from avaloc.models.config import ModelConfig
+from avaloc.models.roi_align import roi_align
 
 PATHWAYS = ("slow", "fast")
 STAGES = (2, 3, 4, 5)
