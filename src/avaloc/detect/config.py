@@ -63,6 +63,29 @@ class DetectorTrainConfig:
 
 
 @dataclass
+class DetectorHeadConfig:
+    """Architecture options; the defaults are torchvision's recipes for each backbone.
+
+    Small frames (the synthetic benchmark's 224x168) need them changed: MobileNetV3's FPN reads
+    strides 16 and 32 only, where a 33x84-px person spans 2x5 cells; ``fpn_stages: 3`` adds the
+    stride-8 stage. ``roi_sampling_ratio: 0`` samples adaptively (ceil(RoI size / 7) points per
+    bin, Detectron2's ROIAlignV2 default), which is also much cheaper than 2 on CPUs, where
+    torchvision's RoIAlign backward dominated a training step.
+    """
+
+    #: MobileNetV3 only: how many of the last backbone stages feed the FPN (2 = torchvision's).
+    fpn_stages: int = 2
+    #: MobileNetV3 only: anchor sizes in pixels, all of them on every FPN level.
+    anchor_sizes: list[int] = field(default_factory=lambda: [32, 64, 128, 256, 512])
+    #: anchor height/width ratios (persons are about 2.5 times taller than wide).
+    aspect_ratios: list[float] = field(default_factory=lambda: [0.5, 1.0, 2.0])
+    #: sampling points per RoIAlign bin and axis (0 = adaptive).
+    roi_sampling_ratio: int = 2
+    #: width of the two fully connected layers of the box head.
+    box_head_size: int = 1024
+
+
+@dataclass
 class DetectorConfig:
     """A person detector: which network, which weights, how boxes are kept."""
 
@@ -91,6 +114,7 @@ class DetectorConfig:
     rpn_post_nms_top_n_test: int = 1000
     #: sampled RoIs per image for the box head's loss.
     box_batch_size_per_image: int = 512
+    head: DetectorHeadConfig = field(default_factory=DetectorHeadConfig)
     hog: HogConfig = field(default_factory=HogConfig)
     train: DetectorTrainConfig = field(default_factory=DetectorTrainConfig)
 
@@ -125,6 +149,20 @@ def validate_detector_config(cfg: DetectorConfig) -> DetectorConfig:
         "box_batch_size_per_image",
     ):
         _check(getattr(cfg, key) > 0, key, "must be positive")
+    head = cfg.head
+    _check(1 <= head.fpn_stages <= 4, "head.fpn_stages", "must be 1..4 (4 adds stride 8)")
+    _check(
+        len(head.anchor_sizes) > 0 and min(head.anchor_sizes) > 0,
+        "head.anchor_sizes",
+        "needs at least one positive size",
+    )
+    _check(
+        len(head.aspect_ratios) > 0 and min(head.aspect_ratios) > 0,
+        "head.aspect_ratios",
+        "needs at least one positive ratio",
+    )
+    _check(head.roi_sampling_ratio >= 0, "head.roi_sampling_ratio", "must be >= 0")
+    _check(head.box_head_size > 0, "head.box_head_size", "must be positive")
     hog = cfg.hog
     _check(hog.upscale > 0, "hog.upscale", "must be positive")
     _check(hog.win_stride > 0, "hog.win_stride", "must be positive")

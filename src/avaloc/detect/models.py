@@ -20,10 +20,12 @@ from torch import nn
 from torchvision.models.detection import FasterRCNN
 from torchvision.models.detection.anchor_utils import AnchorGenerator
 from torchvision.models.detection.backbone_utils import mobilenet_backbone, resnet_fpn_backbone
+from torchvision.models.detection.faster_rcnn import FastRCNNPredictor, TwoMLPHead
 from torchvision.ops.misc import FrozenBatchNorm2d
 
 from avaloc.detect.config import DetectorConfig, validate_detector_config
 from avaloc.errors import InputError
+from avaloc.models.roi_align import BagMultiScaleRoIAlign
 
 NUM_CLASSES = 2  # background, person
 COCO_NUM_CLASSES = 91
@@ -36,6 +38,12 @@ _MAX_TRAINABLE = {"resnext101_32x8d_fpn": 5, "resnet50_fpn": 5, "mobilenet_v3_la
 
 def _starts_from_weights(cfg: DetectorConfig) -> bool:
     return bool(cfg.weights) or bool(cfg.backbone_weights)
+
+
+def _last_stages(count: int) -> list[int]:
+    """MobileNetV3-Large's ``returned_layers`` for its last ``count`` stages (it has 6; the
+    last two, strides 16 and 32, are torchvision's choice)."""
+    return list(range(6 - count, 6))
 
 
 def build_detector(cfg: DetectorConfig, *, load_weights: bool = True) -> FasterRCNN:
@@ -71,7 +79,10 @@ def build_detector(cfg: DetectorConfig, *, load_weights: bool = True) -> FasterR
             norm_layer=norm_layer,
             trainable_layers=trainable,
         )
-        model = FasterRCNN(backbone, num_classes=NUM_CLASSES, **common)
+        anchors = AnchorGenerator(
+            tuple((size,) for size in (32, 64, 128, 256, 512)),
+            (tuple(cfg.head.aspect_ratios),) * 5,
+        )
     else:
         backbone = mobilenet_backbone(
             backbone_name="mobilenet_v3_large",
@@ -79,17 +90,26 @@ def build_detector(cfg: DetectorConfig, *, load_weights: bool = True) -> FasterR
             fpn=True,
             norm_layer=norm_layer,
             trainable_layers=trainable,
+            returned_layers=_last_stages(cfg.head.fpn_stages),
         )
-        # torchvision's mobilenet_v3_large_fpn recipe: all anchor sizes on each of the 3 levels.
-        anchor_sizes = ((32, 64, 128, 256, 512),) * 3
-        anchors = AnchorGenerator(anchor_sizes, ((0.5, 1.0, 2.0),) * len(anchor_sizes))
-        model = FasterRCNN(
-            backbone,
-            num_classes=NUM_CLASSES,
-            rpn_anchor_generator=anchors,
-            rpn_score_thresh=0.05,
-            **common,
+        # torchvision's mobilenet_v3_large_fpn recipe: all anchor sizes on every level.
+        levels = cfg.head.fpn_stages + 1  # + the max-pooled extra level
+        anchors = AnchorGenerator(
+            (tuple(cfg.head.anchor_sizes),) * levels, (tuple(cfg.head.aspect_ratios),) * levels
         )
+        common["rpn_score_thresh"] = 0.05
+    resolution = 7
+    model = FasterRCNN(
+        backbone,
+        num_classes=None,
+        rpn_anchor_generator=anchors,
+        box_roi_pool=BagMultiScaleRoIAlign(
+            ["0", "1", "2", "3"], resolution, sampling_ratio=cfg.head.roi_sampling_ratio
+        ),
+        box_head=TwoMLPHead(backbone.out_channels * resolution**2, cfg.head.box_head_size),
+        box_predictor=FastRCNNPredictor(cfg.head.box_head_size, NUM_CLASSES),
+        **common,
+    )
     if load_weights:
         if cfg.backbone_weights:
             load_backbone_weights(model, cfg.backbone_weights)
