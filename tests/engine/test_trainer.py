@@ -74,6 +74,17 @@ def test_max_iters_stops_mid_epoch_and_resume_continues(tmp_path):
     assert steps == list(range(1, 33))  # no duplicated or missing log records
 
 
+def test_resuming_a_finished_run_reports_its_checkpoints(tmp_path):
+    """The quickstart and ablate resume finished stages and use the checkpoints they report."""
+    config = toy_config(["optim.max_epoch=2"])
+    first = train(config, tmp_path, task=ToyTask())
+    again = train(config, tmp_path, resume=True, task=ToyTask())
+    assert first.last_checkpoint is not None and first.best_checkpoint is not None
+    assert again.last_checkpoint == first.last_checkpoint
+    assert again.best_checkpoint == first.best_checkpoint
+    assert again.global_step == first.global_step
+
+
 def test_plot_log_writes_pngs(tmp_path):
     train(toy_config(["optim.max_epoch=2"]), tmp_path, task=ToyTask())
     written = plot_log(tmp_path)

@@ -137,12 +137,17 @@ def _gather_rng_states(info: DistInfo) -> list[dict[str, Any]]:
 class _Checkpointer:
     """Rank-0 checkpoint writing: periodic files, pruning, and the best one."""
 
-    def __init__(self, run_dir: Path, config: RunConfig, info: DistInfo) -> None:
+    def __init__(self, run_dir: Path, config: RunConfig, info: DistInfo, *, resumed: bool) -> None:
         self.run_dir = run_dir
         self.config = config
         self.info = info
         self.run_config = run_config_to_dict(config)
         self.last: Path | None = None
+        self.best: Path | None = None
+        if resumed:  # a resumed run with nothing left to do still reports its checkpoints
+            self.last = latest_checkpoint(run_dir)
+            best = checkpoint_dir(run_dir) / "best.pt"
+            self.best = best if best.is_file() else None
 
     def state(
         self,
@@ -195,7 +200,8 @@ class _Checkpointer:
     def save_best(self, state: dict[str, Any]) -> Path | None:
         if not self.info.is_main:
             return None
-        return save_checkpoint(state, checkpoint_dir(self.run_dir) / "best.pt")
+        self.best = save_checkpoint(state, checkpoint_dir(self.run_dir) / "best.pt")
+        return self.best
 
 
 def train(
@@ -305,7 +311,7 @@ def train(
         ddp_model = DistributedDataParallel(
             model, device_ids=[device.index] if device.type == "cuda" else None
         )
-    checkpointer = _Checkpointer(run_dir, config, info)
+    checkpointer = _Checkpointer(run_dir, config, info, resumed=checkpoint_state is not None)
     logger = MetricsLogger(
         run_dir,
         enabled=info.is_main,
@@ -453,7 +459,7 @@ def train(
                 if end_of_run or (period and epoch % period == 0):
                     checkpointer.save(state)
                 if improved:
-                    result.best_checkpoint = checkpointer.save_best(state)
+                    checkpointer.save_best(state)
             logger.flush()
     finally:
         logger.close()
@@ -461,6 +467,7 @@ def train(
     result.epochs_done = epoch
     result.best_metric = best
     result.last_checkpoint = checkpointer.last
+    result.best_checkpoint = checkpointer.best
     result.seconds = time.perf_counter() - started
     if info.is_main:
         print(_summary(result), file=sys.stderr)
