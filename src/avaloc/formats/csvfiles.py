@@ -186,7 +186,7 @@ def _first_bad(mask: np.ndarray) -> int | None:
 
 def _validate_common(frame: pd.DataFrame, path: Path, kind: str) -> None:
     """Vectorised semantic checks; the error names the first offending line (1-based)."""
-    empty_video = (frame["video_id"].to_numpy() == "")
+    empty_video = frame["video_id"].to_numpy() == ""
     if (row := _first_bad(empty_video)) is not None:
         raise InputError("empty video_id", path=path, line=row + 1)
     if (row := _first_bad(frame["timestamp"].to_numpy() < 0)) is not None:
