@@ -16,8 +16,8 @@ from pathlib import Path
 
 from avaloc.synthetic import PRESETS, generate_dataset
 from avaloc.synthetic.dataset import video_scene
-from avaloc.synthetic.encode import write_video
 from avaloc.synthetic.render import render_frame
+from avaloc.video import write_video
 
 
 def per_frame(preset: str, videos: int = 3) -> None:

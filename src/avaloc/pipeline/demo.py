@@ -30,9 +30,8 @@ from avaloc.errors import InputError
 from avaloc.fileio import atomic_write
 from avaloc.formats import BOX_COLUMNS, DETECTION_COLUMNS, write_detections
 from avaloc.pipeline.tracking import IouTracker
-from avaloc.synthetic.encode import write_video
 from avaloc.transforms.clip import pack_pathway
-from avaloc.video import open_video
+from avaloc.video import open_video, write_video
 
 
 @dataclass(frozen=True)

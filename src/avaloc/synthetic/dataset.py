@@ -28,7 +28,6 @@ from avaloc.formats import (
     write_label_map,
 )
 from avaloc.seeding import numpy_generator
-from avaloc.synthetic.encode import write_video
 from avaloc.synthetic.render import Scene, build_scene, figure_at, frame_box, iterate_frames
 from avaloc.synthetic.script import (
     CLIP_CLASSES,
@@ -38,6 +37,7 @@ from avaloc.synthetic.script import (
     sample_script,
 )
 from avaloc.synthetic.vocabulary import CLASSES, action_id, label_map
+from avaloc.video import write_video
 
 MANIFEST = "synth_manifest.json"
 FORMAT_VERSION = 1

@@ -1,4 +1,5 @@
-"""Decoding frames and clips from video files (PyAV) and PySlowFast frame directories.
+"""Decoding frames and clips from video files (PyAV) and PySlowFast frame directories, and
+writing frames as H.264 mp4 (``write_video``: synthetic videos, the demo's annotated output).
 
 ``keyframe_to_frame_index`` is the one mapping from AVA timestamps to frames;
 ``open_video`` returns a cached :class:`VideoReader`; ``clip_frame_indices`` samples a clip
@@ -22,6 +23,7 @@ from avaloc.video.timing import (
     frame_index_to_time,
     keyframe_to_frame_index,
 )
+from avaloc.video.writer import write_video
 
 __all__ = [
     "AVA_FPS",
@@ -37,4 +39,5 @@ __all__ = [
     "open_video",
     "read_keyframe",
     "set_video_cache_size",
+    "write_video",
 ]
