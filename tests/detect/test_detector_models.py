@@ -147,3 +147,48 @@ def test_avaloc_weights_bring_their_architecture(tmp_path: Path) -> None:
     for key, value in model.state_dict().items():
         if not key.endswith("num_batches_tracked"):
             assert torch.equal(rebuilt.state_dict()[key], value), key
+
+
+def test_default_head_is_torchvisions_mobilenet_recipe() -> None:
+    ours = _mobilenet().state_dict()
+    reference = fasterrcnn_mobilenet_v3_large_fpn(
+        weights=None, weights_backbone=None, num_classes=2
+    ).state_dict()
+    assert {k: tuple(v.shape) for k, v in ours.items()} == {
+        k: tuple(v.shape) for k, v in reference.items()
+    }
+
+
+def test_head_options_change_levels_anchors_and_box_head() -> None:
+    from avaloc.detect.config import DetectorHeadConfig
+
+    head = DetectorHeadConfig(fpn_stages=4, aspect_ratios=[1.0, 2.0, 3.0], box_head_size=64)
+    model = build_detector(
+        DetectorConfig(backbone="mobilenet_v3_large_fpn", min_size=168, max_size=224, head=head)
+    )
+    features = model.backbone(torch.zeros(1, 3, 168, 224))
+    # strides 8, 16, 32, 32 (torchvision's two levels) and the max-pooled extra level
+    assert [f.shape[-2] for f in features.values()] == [21, 11, 6, 6, 3]
+    generator = model.rpn.anchor_generator
+    assert generator.num_anchors_per_location() == [5 * 3] * len(features)
+    assert model.roi_heads.box_head.fc7.out_features == 64
+    assert model.roi_heads.box_predictor.cls_score.in_features == 64
+    assert model.roi_heads.box_roi_pool.sampling_ratio == 2
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        ("head.fpn_stages=5", "head.fpn_stages"),
+        ("head.anchor_sizes=[]", "head.anchor_sizes"),
+        ("head.aspect_ratios=[0.0]", "head.aspect_ratios"),
+        ("head.roi_sampling_ratio=-1", "head.roi_sampling_ratio"),
+        ("head.box_head_size=0", "head.box_head_size"),
+    ],
+)
+def test_bad_head_values_name_their_key(tmp_path: Path, override: str, key: str) -> None:
+    path = tmp_path / "detector.yaml"
+    path.write_text("backbone: mobilenet_v3_large_fpn\n")
+    cfg = load_config(DetectorConfig, path, [override])
+    with pytest.raises(InputError, match=key.replace(".", r"\.")):
+        validate_detector_config(cfg)
