@@ -3,6 +3,7 @@
 Reads CSVs only; never imports models or engine. The figure helpers (matplotlib) load lazily.
 """
 
+from avaloc.evaluation.chance import shuffled_score_map
 from avaloc.evaluation.frame_map import (
     OFFICIAL_CAPACITY,
     PROTOCOLS,
@@ -52,6 +53,7 @@ __all__ = [
     "person_ap",
     "person_ap_details",
     "read_box_table",
+    "shuffled_score_map",
     "voc_average_precision",
     *sorted(_FIGURES),
 ]

@@ -82,6 +82,7 @@ def run_quickstart(out_dir: str | Path, config: QuickstartConfig) -> dict[str, A
         frame_map,
         plot_per_class_ap,
         plot_threshold_sweep,
+        shuffled_score_map,
         threshold_sweep,
     )
     from avaloc.formats import (
@@ -137,6 +138,7 @@ def run_quickstart(out_dir: str | Path, config: QuickstartConfig) -> dict[str, A
         threshold = config.predict.score_threshold
         kept = rows[rows["det_score"] >= threshold].drop(columns="det_score")
         result = frame_map(gt, kept, label_map, excluded=excluded)
+        chance = shuffled_score_map(gt, kept, label_map, excluded)
         sweep = threshold_sweep(
             gt, rows, label_map, config.predict.sweep_thresholds, excluded=excluded
         )
@@ -154,6 +156,7 @@ def run_quickstart(out_dir: str | Path, config: QuickstartConfig) -> dict[str, A
             summary,
             result,
             sweep,
+            chance,
         )
         report = _report(out, config, outcome, timer)
     total = time.perf_counter() - started
@@ -191,6 +194,7 @@ class Outcome:
     prediction: Any  # avaloc.engine.predict.PredictionSummary
     result: Any  # avaloc.evaluation.FrameMapResult
     sweep: list[Any]
+    chance: tuple[float, float]  # mean, std of the shuffled-score frame-mAP
 
 
 def _report(
@@ -209,6 +213,7 @@ def _report(
     train_counts = {int(k): v["count"] for k, v in stats.get("classes", {}).items()}
     report = {
         "mAP": _finite(result.mAP),
+        "chance_mAP": {"mean": _finite(outcome.chance[0]), "std": _finite(outcome.chance[1])},
         "per_class": {
             str(c): {
                 "name": r.name,
@@ -267,6 +272,10 @@ def _report(
             ["measure", "value"],
             [
                 ["frame-mAP@0.5 (val, official protocol)", result.mAP],
+                [
+                    "chance: same boxes, action scores shuffled (mean of 5)",
+                    outcome.chance[0],
+                ],
                 ["person boxes kept: detector score at least", config.predict.score_threshold],
                 ["best frame-mAP of the threshold sweep", _best_sweep_text(sweep)],
                 ["test scales", ", ".join(map(str, config.predict.scales))],
