@@ -120,7 +120,7 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Train and evaluate the Table 2 rows; writes ablation.json and ablation.md in ``out_dir``."""
     from avaloc.engine.predict import predict_split
-    from avaloc.evaluation import frame_map
+    from avaloc.evaluation import frame_map, plot_two_runs
     from avaloc.formats import (
         group_instances,
         read_detections,
@@ -169,6 +169,7 @@ def run_ablation(
     ).class_counts()
     single = [finetune.data.test_scale]
     results: dict[str, list[dict[str, Any]]] = {}
+    seed0: dict[str, Any] = {}
     for row in wanted:
         results[row.key] = []
         for seed in range(seeds):
@@ -189,6 +190,8 @@ def run_ablation(
                     progress=False,
                 )
             result = frame_map(gt, read_detections(path), label_map, excluded=excluded)
+            if seed == 0:
+                seed0[row.key] = result
             evaluated = [c for c, r in result.per_class.items() if r.ap is not None]
             groups = frequency_groups(train_counts, evaluated)
             results[row.key].append(
@@ -198,6 +201,7 @@ def run_ablation(
                     **{
                         g: _mean([result.per_class[c].ap for c in ids]) for g, ids in groups.items()
                     },
+                    "per_class": {str(c): result.per_class[c].ap for c in evaluated},
                 }
             )
     table = _table(wanted, results)
@@ -210,6 +214,15 @@ def run_ablation(
     with atomic_write(out / "ablation.json") as handle:
         json.dump(report, handle, indent=2)
     markdown = format_table(table, seeds)
+    plot_ablation(table, seeds, out / "figures" / "ablation.png")
+    if "1" in seed0 and "4" in seed0:
+        plot_two_runs(
+            seed0["1"],
+            seed0["4"],
+            train_counts,
+            out / "figures" / "per_class_row1_vs_row4.png",
+            labels=("1 baseline", "4 Aug + CP-IA + LS"),
+        )
     with atomic_write(out / "ablation.md") as handle:
         handle.write(markdown + "\n")
     print(markdown)
@@ -229,6 +242,35 @@ def _table(rows: Sequence[Row], results: dict[str, list[dict[str, Any]]]) -> lis
             entry[measure] = {"mean": mean, "std": std}
         table.append(entry)
     return table
+
+
+def plot_ablation(table: Sequence[dict[str, Any]], seeds: int, path: str | Path) -> None:
+    """Grouped bars: mAP, head, middle and tail mAP per row, mean with the std as error bars."""
+    from matplotlib.figure import Figure
+
+    from avaloc.fileio import atomic_path
+
+    measures = ("mAP", "head", "middle", "tail")
+    figure = Figure(figsize=(8.0, 4.2))
+    axes = figure.subplots()
+    width = 0.8 / len(measures)
+    for k, measure in enumerate(measures):
+        positions = [i + (k - (len(measures) - 1) / 2) * width for i in range(len(table))]
+        axes.bar(
+            positions,
+            [100 * e[measure]["mean"] for e in table],
+            width,
+            yerr=[100 * e[measure]["std"] for e in table],
+            capsize=2,
+            label=measure if measure != "mAP" else "all classes",
+        )
+    axes.set_xticks(range(len(table)), [f"{e['row']}: {e['name']}" for e in table], fontsize=7)
+    axes.set_ylabel(f"frame-mAP@0.5 (%), mean ± std over {seeds} seeds")
+    axes.legend(fontsize=8)
+    axes.grid(axis="y", alpha=0.3)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        figure.savefig(tmp, dpi=150, bbox_inches="tight")
 
 
 def format_table(table: Sequence[dict[str, Any]], seeds: int) -> str:
