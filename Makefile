@@ -34,7 +34,7 @@ test: install lint
 test-fast: install
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
-# The whole pipeline on the synthetic benchmark (about 11 minutes on a 2-core CPU).
+# The whole pipeline on the synthetic benchmark (about 12 minutes on a 2-core CPU, after the install).
 quickstart: install
 	$(BIN)/avaloc quickstart --out $(QUICKSTART_OUT)
 
