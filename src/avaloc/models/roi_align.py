@@ -5,7 +5,7 @@ its bilinear weights each time and scatters single-threaded; in a Faster R-CNN t
 small CPU images it took 30-40 % of the time. Here the bilinear weights of every sampling point
 are computed once per (RoI, bin), not per channel, and the pooling is one
 ``F.embedding_bag(mode="sum", per_sample_weights=...)`` over the feature map's pixels as rows
-(NHWC), whose backward is a vectorized scatter-add. ``benchmarks/bench_detect.py`` measures the
+(NHWC), whose backward is a vectorized scatter-add. ``benchmarks/bench_roi_align.py`` measures the
 two; ``tests/models/test_roi_align.py`` checks values and gradients against torchvision.
 
 CUDA tensors, where torchvision's kernel is fast, and tracing, exporting or compiling (which
