@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import json
 import statistics
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -264,7 +265,8 @@ def plot_ablation(table: Sequence[dict[str, Any]], seeds: int, path: str | Path)
             capsize=2,
             label=measure if measure != "mAP" else "all classes",
         )
-    axes.set_xticks(range(len(table)), [f"{e['row']}: {e['name']}" for e in table], fontsize=7)
+    names = [f"{e['row']}\n" + textwrap.fill(e["name"], 16) for e in table]
+    axes.set_xticks(range(len(table)), names, fontsize=7)
     axes.set_ylabel(f"frame-mAP@0.5 (%), mean ± std over {seeds} seeds")
     axes.legend(fontsize=8)
     axes.grid(axis="y", alpha=0.3)
