@@ -66,11 +66,11 @@ class DetectorTrainConfig:
 class DetectorHeadConfig:
     """Architecture options; the defaults are torchvision's recipes for each backbone.
 
-    Small frames (the synthetic benchmark's 224x168) need them changed: MobileNetV3's FPN reads
-    strides 16 and 32 only, where a 33x84-px person spans 2x5 cells; ``fpn_stages: 3`` adds the
-    stride-8 stage. ``roi_sampling_ratio: 0`` samples adaptively (ceil(RoI size / 7) points per
-    bin, Detectron2's ROIAlignV2 default), which is also much cheaper than 2 on CPUs, where
-    torchvision's RoIAlign backward dominated a training step.
+    Small frames (the synthetic benchmark's 224x168) need them changed: torchvision's
+    MobileNetV3 FPN reads two maps that are both at stride 32 (6x7 cells there, a 33x84-px
+    person covers about 1x3 of them); ``fpn_stages: 3`` adds the stride-16 stage and ``4`` the
+    stride-8 one. ``roi_sampling_ratio: 0`` samples adaptively (ceil(RoI size / 7) points per
+    bin, Detectron2's ROIAlignV2 default).
     """
 
     #: MobileNetV3 only: how many of the last backbone stages feed the FPN (2 = torchvision's).

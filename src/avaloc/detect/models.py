@@ -42,7 +42,7 @@ def _starts_from_weights(cfg: DetectorConfig) -> bool:
 
 def _last_stages(count: int) -> list[int]:
     """MobileNetV3-Large's ``returned_layers`` for its last ``count`` stages (it has 6; the
-    last two, strides 16 and 32, are torchvision's choice)."""
+    last two, both at stride 32, are torchvision's choice; 3 adds stride 16, 4 stride 8)."""
     return list(range(6 - count, 6))
 
 
