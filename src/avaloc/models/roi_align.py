@@ -54,32 +54,25 @@ def _axis_samples(
 
 def _fixed_grid_roi_align(
     features: Tensor,
-    rois: Tensor,
+    batch_index: Tensor,
+    corner: Tensor,
+    size: Tensor,
     out_h: int,
     out_w: int,
-    spatial_scale: float,
     ratio_y: int,
     ratio_x: int,
-    aligned: bool,
 ) -> Tensor:
-    """RoIAlign with ``ratio_y x ratio_x`` sampling points in every bin of every RoI."""
+    """RoIAlign with ``ratio_y x ratio_x`` sampling points in every bin of every RoI, for RoIs
+    given in feature-map units: ``corner`` (x1, y1) and ``size`` (w, h), both (R, 2)."""
     batch, channels, height, width = features.shape
-    num_rois = rois.shape[0]
-    rois = rois.to(features.dtype)
-    offset = 0.5 if aligned else 0.0
-    x1 = rois[:, 1] * spatial_scale - offset
-    y1 = rois[:, 2] * spatial_scale - offset
-    roi_w = rois[:, 3] * spatial_scale - offset - x1
-    roi_h = rois[:, 4] * spatial_scale - offset - y1
-    if not aligned:
-        roi_w, roi_h = roi_w.clamp(min=1.0), roi_h.clamp(min=1.0)
-    y_index, y_weight, y_valid = _axis_samples(y1, roi_h, height, out_h, ratio_y)
-    x_index, x_weight, x_valid = _axis_samples(x1, roi_w, width, out_w, ratio_x)
+    num_rois = batch_index.shape[0]
+    y_index, y_weight, y_valid = _axis_samples(corner[:, 1], size[:, 1], height, out_h, ratio_y)
+    x_index, x_weight, x_valid = _axis_samples(corner[:, 0], size[:, 0], width, out_w, ratio_x)
     # Axes of the bags: (roi, bin_y, bin_x, sample_y, sample_x, corner_y, corner_x).
     y_shape = (num_rois, out_h, 1, ratio_y, 1, 2, 1)
     x_shape = (num_rois, 1, out_w, 1, ratio_x, 1, 2)
     rows = (
-        rois[:, 0].long().view(-1, 1, 1, 1, 1, 1, 1) * (height * width)
+        batch_index.view(-1, 1, 1, 1, 1, 1, 1) * (height * width)
         + y_index.view(y_shape) * width
         + x_index.view(x_shape)
     )
@@ -116,24 +109,32 @@ def roi_align(
     channels = features.shape[1]
     if rois.shape[0] == 0:
         return features.new_zeros((0, channels, out_h, out_w))
+    batch_index = rois[:, 0].long()
+    scaled = rois[:, 1:].to(features.dtype) * spatial_scale - (0.5 if aligned else 0.0)
+    corner = scaled[:, :2]
+    size = scaled[:, 2:] - corner
+    if not aligned:
+        size = size.clamp(min=1.0)
     if sampling_ratio > 0:
         pooled = _fixed_grid_roi_align(
-            features, rois, out_h, out_w, spatial_scale, sampling_ratio, sampling_ratio, aligned
+            features, batch_index, corner, size, out_h, out_w, sampling_ratio, sampling_ratio
         )
         return pooled.contiguous()
-    offset = 0.5 if aligned else 0.0
-    scaled = rois[:, 1:].to(features.dtype) * spatial_scale - offset
-    sizes = scaled[:, 2:] - scaled[:, :2]
-    if not aligned:
-        sizes = sizes.clamp(min=1.0)
-    grids = torch.ceil(sizes / torch.tensor([out_w, out_h], dtype=sizes.dtype)).long()
+    grids = torch.ceil(size / torch.tensor([out_w, out_h], dtype=size.dtype)).long()
     result = features.new_zeros((rois.shape[0], channels, out_h, out_w))
     for grid_x, grid_y in torch.unique(grids, dim=0).tolist():
         if grid_x <= 0 or grid_y <= 0:  # an empty box of aligned mode: no point, zeros
             continue
         chosen = torch.where((grids[:, 0] == grid_x) & (grids[:, 1] == grid_y))[0]
         result[chosen] = _fixed_grid_roi_align(
-            features, rois[chosen], out_h, out_w, spatial_scale, grid_y, grid_x, aligned
+            features,
+            batch_index[chosen],
+            corner[chosen],
+            size[chosen],
+            out_h,
+            out_w,
+            grid_y,
+            grid_x,
         )
     return result
 

@@ -270,7 +270,6 @@ def plot_ablation(table: Sequence[dict[str, Any]], seeds: int, path: str | Path)
     axes.set_ylabel(f"frame-mAP@0.5 (%), mean ± std over {seeds} seeds")
     axes.legend(fontsize=8)
     axes.grid(axis="y", alpha=0.3)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
         figure.savefig(tmp, dpi=150, bbox_inches="tight")
 
